@@ -1,0 +1,4 @@
+"""Storage adapter: SQLAlchemy models, engine/session, migrations and repositories.
+
+This is the only package that knows SQL.
+"""

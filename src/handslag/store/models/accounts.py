@@ -1,0 +1,3 @@
+"""Tables for the accounts domain."""
+
+from __future__ import annotations

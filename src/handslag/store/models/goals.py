@@ -1,0 +1,3 @@
+"""Tables for the goals domain."""
+
+from __future__ import annotations

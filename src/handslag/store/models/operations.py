@@ -1,0 +1,3 @@
+"""Tables for the operations domain."""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""Tables for the surveys domain."""
+
+from __future__ import annotations

@@ -1,0 +1,1 @@
+"""Web adapter: FastAPI app with the JSON API under /api/v1 and the HTML pages."""

@@ -1,0 +1,54 @@
+"""JSON error format for the API: ``{"error": {"code", "message", "details"}}``; 4xx, never 500 for bad input."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from handslag.errors import Conflict, NotFound, ValidationFailed
+
+log = logging.getLogger(__name__)
+
+
+def error_response(status: int, code: str, message: str, details=None, headers=None) -> JSONResponse:
+    return JSONResponse({"error": {"code": code, "message": message, "details": details}}, status_code=status,
+                        headers=headers)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException):
+        code = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
+                405: "method_not_allowed", 409: "conflict", 412: "precondition_failed",
+                422: "invalid_input", 428: "precondition_required", 429: "too_many_requests"}.get(
+            exc.status_code, "error")
+        detail = exc.detail
+        message = detail if isinstance(detail, str) else code
+        details = None if isinstance(detail, str) else detail
+        return error_response(exc.status_code, code, message, details, getattr(exc, "headers", None))
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError):
+        details = [{"loc": list(e.get("loc", [])), "msg": e.get("msg"), "type": e.get("type")}
+                   for e in exc.errors()]
+        return error_response(422, "invalid_input", "The request did not validate", details)
+
+    @app.exception_handler(ValidationFailed)
+    async def _failed(request: Request, exc: ValidationFailed):
+        return error_response(422, "validation_failed", exc.summary(), [p.as_dict() for p in exc.problems[:200]])
+
+    @app.exception_handler(NotFound)
+    async def _missing(request: Request, exc: NotFound):
+        return error_response(404, "not_found", str(exc))
+
+    @app.exception_handler(Conflict)
+    async def _conflict(request: Request, exc: Conflict):
+        return error_response(409, "conflict", str(exc))
+
+    @app.exception_handler(ValueError)
+    async def _value(request: Request, exc: ValueError):
+        return error_response(400, "bad_request", str(exc))

@@ -1,0 +1,122 @@
+"""Shared fixtures.
+
+Real data lives in ``../shared/data`` (beside the repository) or wherever ``HANDSLAG_SHARED_DATA``
+points. Tests that need it use the ``shared_data`` fixture and are skipped with a message when the
+folder is absent.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def shared_data_dir() -> Path | None:
+    env = os.environ.get("HANDSLAG_SHARED_DATA") or os.environ.get("HANDSLAG_DATA_DIR")
+    candidates = [Path(env)] if env else []
+    candidates.append(REPO.parent / "shared" / "data")
+    for path in candidates:
+        if (path / "SOURCES.md").exists():
+            return path.resolve()
+    return None
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    path = shared_data_dir()
+    if path is None:
+        pytest.skip("real data folder ../shared/data is absent (set HANDSLAG_SHARED_DATA to point at it)")
+    return path
+
+
+# --- databases -------------------------------------------------------------------------------------------
+# Every test that needs a store uses ``db``: an empty database with the newest schema. It runs on SQLite
+# always and, when a PostgreSQL server is reachable (HANDSLAG_TEST_POSTGRES_URL, default
+# postgresql://postgres@127.0.0.1:5432/test), on PostgreSQL too, in a database created for this run and
+# dropped afterwards, so a run never depends on data left by an earlier one.
+
+import uuid  # noqa: E402
+
+from sqlalchemy import create_engine, text  # noqa: E402
+
+PG_ADMIN_URL = os.environ.get("HANDSLAG_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+
+
+def _postgres_available() -> bool:
+    if os.environ.get("HANDSLAG_TEST_NO_POSTGRES"):
+        return False
+    try:
+        engine = create_engine(PG_ADMIN_URL, connect_args={"connect_timeout": 2})
+        with engine.connect() as conn:
+            conn.execute(text("select 1"))
+        engine.dispose()
+        return True
+    except Exception:
+        return False
+
+
+_PG = _postgres_available()
+BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)] if _PG else ["sqlite"]
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    """Create one throw-away PostgreSQL database per test run; yields a factory of fresh schemas."""
+    if not _PG:
+        pytest.skip("no PostgreSQL server reachable")
+    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    created: list[str] = []
+
+    def new_database() -> str:
+        name = f"handslag_test_{uuid.uuid4().hex[:12]}"
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        created.append(name)
+        return admin.url.set(database=name).render_as_string(hide_password=False)
+
+    yield new_database
+    with admin.connect() as conn:
+        for name in created:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def make_database(url: str):
+    from handslag.store.db import Database
+
+    return Database(url)
+
+
+@pytest.fixture(params=BACKENDS)
+def db(request, tmp_path):
+    """An empty, migrated database (SQLite file, and PostgreSQL when reachable)."""
+    if request.param == "sqlite":
+        database = make_database(f"sqlite:///{tmp_path / 'test.sqlite'}")
+    else:
+        database = make_database(request.getfixturevalue("postgres_server")())
+    yield database
+    database.dispose()
+
+
+@pytest.fixture
+def sqlite_db(tmp_path):
+    """An empty, migrated SQLite database (for tests that need only one backend)."""
+    database = make_database(f"sqlite:///{tmp_path / 'test.sqlite'}")
+    yield database
+    database.dispose()
+
+
+@pytest.fixture
+def client(db):
+    """A FastAPI TestClient on an empty database."""
+    from fastapi.testclient import TestClient
+
+    from handslag.config import get_settings
+    from handslag.web.app import create_app
+
+    with TestClient(create_app(db=db, settings=get_settings())) as test_client:
+        yield test_client
