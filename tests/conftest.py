@@ -120,3 +120,29 @@ def client(db):
 
     with TestClient(create_app(db=db, settings=get_settings())) as test_client:
         yield test_client
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def loaded_db(request, shared_data, tmp_path_factory):
+    """A database with ``../shared/data`` imported once per backend and test run (treat as read-only)."""
+    from handslag.ingest import import_snapshot
+
+    if request.param == "sqlite":
+        database = make_database(f"sqlite:///{tmp_path_factory.mktemp('loaded') / 'loaded.sqlite'}")
+    else:
+        database = make_database(request.getfixturevalue("postgres_server")())
+    import_snapshot(database, shared_data)
+    yield database
+    database.dispose()
+
+
+@pytest.fixture(scope="session")
+def loaded_client(loaded_db):
+    """A TestClient on the loaded database (read-only use)."""
+    from fastapi.testclient import TestClient
+
+    from handslag.config import get_settings
+    from handslag.web.app import create_app
+
+    with TestClient(create_app(db=loaded_db, settings=get_settings())) as test_client:
+        yield test_client

@@ -82,6 +82,10 @@ class Database:
         self.sessions = session_factory(self.engine)
         if migrate:
             upgrade(self.engine)
+            from .areas_repo import ensure_regions
+
+            with self.session() as session:
+                ensure_regions(session)
 
     def session(self):
         return session_scope(self.sessions)

@@ -1,0 +1,3 @@
+from handslag.cli import main
+
+main()

@@ -1,0 +1,1 @@
+"""Connectors that read external data and return validated frames (no database access here)."""

@@ -1,0 +1,73 @@
+"""The import log and the transaction around every import.
+
+An import is one transaction plus one row in ``imports``. When the work fails the transaction is
+rolled back (nothing is written to the data tables) and the failure is recorded in a separate
+transaction. An import whose file hash equals a finished import of the same kind changes nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from handslag.errors import ValidationFailed
+
+from .db import Database
+from .models import ImportLog, utcnow
+
+
+@dataclass
+class ImportResult:
+    import_id: int | None
+    status: str  # ok, unchanged
+    counts: dict = field(default_factory=dict)
+    message: str = ""
+
+
+def find_finished(session: Session, kind: str, file_hash: str) -> ImportLog | None:
+    return session.scalars(select(ImportLog).where(ImportLog.kind == kind, ImportLog.file_hash == file_hash,
+                                                   ImportLog.status == "ok").order_by(ImportLog.id.desc())).first()
+
+
+def run_import(db: Database, *, kind: str, source: str, file_hash: str | None, user: str | None,
+               work: Callable[[Session, int], dict]) -> ImportResult:
+    """Run ``work(session, import_id) -> counts`` in one transaction with an import-log row."""
+    if file_hash:
+        with db.session() as session:
+            done = find_finished(session, kind, file_hash)
+            if done is not None:
+                return ImportResult(done.id, "unchanged", dict(done.counts or {}),
+                                    f"identical to import #{done.id} ({done.finished_at:%Y-%m-%d %H:%M}); "
+                                    "nothing changed")
+    try:
+        with db.session() as session:
+            log = ImportLog(kind=kind, source=source, file_hash=file_hash, user=user, status="running")
+            session.add(log)
+            session.flush()
+            counts = work(session, log.id)
+            log.status = "ok"
+            log.counts = counts
+            log.finished_at = utcnow()
+            import_id = log.id
+        return ImportResult(import_id, "ok", counts)
+    except BaseException as exc:
+        message = exc.format(50) if isinstance(exc, ValidationFailed) else f"{type(exc).__name__}: {exc}"
+        with db.session() as session:
+            session.add(ImportLog(kind=kind, source=source, file_hash=file_hash, user=user, status="failed",
+                                  finished_at=utcnow(), message=message[:20000]))
+        raise
+
+
+def record_failure(db: Database, *, kind: str, source: str, file_hash: str | None, user: str | None,
+                   error: ValidationFailed) -> None:
+    """Record a rejected import (validation failed before any write)."""
+    with db.session() as session:
+        session.add(ImportLog(kind=kind, source=source, file_hash=file_hash, user=user, status="failed",
+                              finished_at=utcnow(), message=error.format(50)[:20000]))
+
+
+def recent_imports(session: Session, limit: int = 50) -> list[ImportLog]:
+    return list(session.scalars(select(ImportLog).order_by(ImportLog.id.desc()).limit(limit)))
