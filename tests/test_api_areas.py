@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 pytestmark = pytest.mark.realdata
@@ -84,3 +86,28 @@ def test_openapi_lists_the_routes(loaded_client):
     for path in ("/api/v1/areas", "/api/v1/areas/{code}", "/api/v1/areas/{code}/observations",
                  "/api/v1/police-list", "/api/v1/police-list/timeline"):
         assert path in paths
+
+
+def test_police_timeline_follows_a_split_area(loaded_client):
+    body = loaded_client.get("/api/v1/police-list/timeline", params={"name": "Rinkeby"}).json()
+    (area,) = body["areas"]
+    last = area["editions"][-1]
+    assert last["edition"] == 2025
+    assert sorted(p["name"] for p in last["parts"]) == ["Rinkeby", "Tensta"]
+    assert area["editions"][-2]["name"] == "Rinkeby / Tensta"
+
+
+def test_police_cli(loaded_db, monkeypatch):
+    from typer.testing import CliRunner
+
+    from handslag.cli import app
+
+    monkeypatch.setenv("HANDSLAG_DATABASE_URL", loaded_db.url)
+    out = CliRunner().invoke(app, ["police", "timeline", "Bergsjön", "--format", "csv"])
+    assert out.exit_code == 0, out.output
+    assert out.stdout.splitlines()[1] == "Bergsjön," + ",".join(["sarskilt_utsatt"] * 6)
+    out = CliRunner().invoke(app, ["police", "list", "--edition", "2021", "--kommun", "1480", "--format", "json"])
+    names = {row["name"]: row["level"] for row in json.loads(out.stdout)}
+    assert "Rannebergen" not in names and names["Bergsjön"] == "sarskilt_utsatt"
+    missing = CliRunner().invoke(app, ["police", "timeline", "Atlantis"])
+    assert missing.exit_code != 0

@@ -165,6 +165,11 @@ def read_police_list(folder: str | Path) -> pd.DataFrame:
             by_special = layer_2023.drop_duplicates("SPECIALOMR").set_index("SPECIALOMR")
             name_2023 = rows["special_id"].map(by_special["NAMN"])
             rows["panel_id"] = name_2023.map(lambda n: id_by_2023_name.get(_norm_name(n)) if isinstance(n, str) else None)
+            # areas with a new id in 2025: the same name (Hisings Backa), or one part of a 2023 area that was
+            # split ("Rinkeby / Tensta" → Rinkeby, Hjulsta) continue that area's line in the panel
+            parts = {part: i for n, i in id_by_2023_name.items() for part in n.split("/")}
+            lineage = rows["name"].map(lambda n: id_by_2023_name.get(_norm_name(n), parts.get(_norm_name(n))))
+            rows["panel_id"] = rows["panel_id"].where(rows["panel_id"].notna(), lineage)
             rows["panel_name"] = rows["panel_id"].map(dict(zip(panel["panel_id"], panel["area_panel"], strict=False)))
             matched = rows["special_id"].isin(by_special.index)
             geoms = gpd.GeoDataFrame(geometry=by_special.geometry.reindex(rows.loc[matched, "special_id"]).values,

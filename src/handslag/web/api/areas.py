@@ -128,9 +128,18 @@ def police_timeline(name: str = Query(..., min_length=2, max_length=100),
         groups.setdefault(r.panel_id or f"{r.name}", []).append(r)
     areas = []
     for items in groups.values():
-        by_edition = {r.edition: r for r in items}
-        editions_out = [{"edition": e, "level": by_edition[e].level if e in by_edition else None,
-                         "name": by_edition[e].name if e in by_edition else None} for e in eds]
+        by_edition: dict[int, list] = {}
+        for r in items:
+            by_edition.setdefault(r.edition, []).append(r)
+        editions_out = []
+        for e in eds:
+            parts = by_edition.get(e, [])
+            worst = max(parts, key=lambda r: police_repo.LEVEL_ORDER[r.level]) if parts else None
+            entry = {"edition": e, "level": worst.level if worst else None,
+                     "name": " / ".join(r.name for r in parts) if parts else None}
+            if len(parts) > 1:  # the area was split in this edition
+                entry["parts"] = [{"name": r.name, "level": r.level} for r in parts]
+            editions_out.append(entry)
         events = police_events(editions_out)
         latest = items[-1]
         areas.append({"panel_id": latest.panel_id, "name": latest.panel_name or latest.name,
