@@ -111,3 +111,10 @@ def test_police_cli(loaded_db, monkeypatch):
     assert "Rannebergen" not in names and names["Bergsjön"] == "sarskilt_utsatt"
     missing = CliRunner().invoke(app, ["police", "timeline", "Atlantis"])
     assert missing.exit_code != 0
+
+
+def test_search_with_control_characters_is_not_a_500(loaded_client):
+    r = loaded_client.get("/api/v1/areas", params={"q": "Berg\x00sjön"})
+    assert r.status_code == 200
+    r = loaded_client.get("/api/v1/areas", params={"q": "Bergsjön", "level": "regso"})
+    assert {i["code"] for i in r.json()["items"]} >= {"1480R012", "1480R013"}

@@ -377,7 +377,11 @@ def read_snapshot(root: str | Path, progress: Progress | None = None) -> Snapsho
                            "cover Stockholms län only, 2025 polygons Göteborgsregionen and Norrköping)")
         else:
             links.append(cw.assign(from_division="DeSO2018", to_division="DeSO2025", method="overlay"))
-    r.notes.append("crosswalk RegSO2020 ↔ RegSO2025: no RegSO 2020 polygons in the snapshot")
+    named = same_code_and_name_links(area_frame, "RegSO2020", "RegSO2025")
+    if len(named):
+        links.append(named)
+    r.notes.append(f"crosswalk RegSO2020 → RegSO2025: no RegSO 2020 polygons in the snapshot; {len(named)} links "
+                   "where code and name are identical (method 'code+name', not verified by overlay)")
     link_frame = pd.concat(links, ignore_index=True) if links else pd.DataFrame(
         columns=["from_code", "from_division", "to_code", "to_division", "share_of_from", "share_of_to", "relation",
                  "method"])
@@ -394,6 +398,21 @@ def read_snapshot(root: str | Path, progress: Progress | None = None) -> Snapsho
     tick(steps, steps, "klart")
     return Snapshot(area_frame, obs_frame.reset_index(drop=True), police, link_frame, overlaps, r.files, r.notes,
                     digest.hexdigest())
+
+
+def same_code_and_name_links(areas: pd.DataFrame, old: str, new: str) -> pd.DataFrame:
+    """Links between two vintages for areas whose code *and* name are identical (after folding case and
+    blanks). Used only where no polygons exist for the old vintage; flagged by ``method='code+name'``."""
+    def fold(names: pd.Series) -> pd.Series:
+        return names.fillna("").str.replace("\u2013", "-").str.replace(r"\s+", " ", regex=True).str.strip().str.lower()
+
+    a = areas[areas["division"] == old][["code", "name"]]
+    b = areas[areas["division"] == new][["code", "name"]]
+    both = a.assign(key=fold(a["name"])).merge(b.assign(key=fold(b["name"])), on=["code", "key"])
+    both = both[both["key"] != ""]
+    return pd.DataFrame({"from_code": both["code"], "from_division": old, "to_code": both["code"],
+                         "to_division": new, "share_of_from": 1.0, "share_of_to": 1.0, "relation": "same",
+                         "method": "code+name"})
 
 
 def _merge_areas(frames: list[pd.DataFrame]) -> pd.DataFrame:

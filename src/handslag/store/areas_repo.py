@@ -50,6 +50,8 @@ def list_areas(session: Session, *, kommun: str | None = None, level: str | None
     if division:
         stmt = stmt.where(Area.division == division)
     if q:
+        q = "".join(ch for ch in q if ch.isprintable())  # PostgreSQL refuses NUL in text
+    if q:
         like = f"%{q.lower()}%"
         stmt = stmt.where(or_(func.lower(Area.name).like(like), Area.code.like(f"{q}%")))
     total = session.scalar(select(func.count()).select_from(stmt.subquery()))
