@@ -151,3 +151,11 @@ def test_police_list_page(loaded_client):
     assert f"{len(api['areas'])} områden: {api['counts']['sarskilt_utsatt']} särskilt utsatta områden" in r.text
     assert r.text.count("<tr><td>") == len(api["areas"])
     assert "<td>Göteborg</td><td>Bergsjön</td>" in r.text
+
+
+def test_page_errors_are_html_for_browsers(client):
+    r = client.post("/logga-in", data={"username": "x", "password": "y"}, headers={"Accept": "text/html"})
+    assert r.status_code == 403
+    assert r.headers["content-type"].startswith("text/html") and "Åtkomst nekad" in r.text
+    api = client.get("/api/v1/areas/9999C9999", headers={"Accept": "text/html"})
+    assert api.status_code == 404 and api.json()["error"]["code"] == "not_found"

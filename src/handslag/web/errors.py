@@ -19,9 +19,31 @@ def error_response(status: int, code: str, message: str, details=None, headers=N
                         headers=headers)
 
 
+PAGE_TITLES = {400: "Felaktig begäran", 401: "Inloggning krävs", 403: "Åtkomst nekad", 404: "Hittades inte",
+               405: "Metoden stöds inte", 409: "Konflikt", 422: "Ogiltiga uppgifter", 429: "För många försök"}
+
+
+def _wants_html(request: Request) -> bool:
+    """Page routes (not /api/…) asked for by a browser get an HTML error page instead of JSON."""
+    return not request.url.path.startswith("/api/") and "text/html" in request.headers.get("accept", "")
+
+
+def _html_error(request: Request, status: int, message: str):
+    try:
+        from handslag.web.pages import render
+    except ImportError:  # pages not installed
+        return None
+    return render(request, "error.html", {"title": PAGE_TITLES.get(status, "Fel"), "message": message},
+                  status_code=status)
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException):
+        if _wants_html(request):
+            page = _html_error(request, exc.status_code, exc.detail if isinstance(exc.detail, str) else "")
+            if page is not None:
+                return page
         code = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
                 405: "method_not_allowed", 409: "conflict", 412: "precondition_failed",
                 422: "invalid_input", 428: "precondition_required", 429: "too_many_requests"}.get(
