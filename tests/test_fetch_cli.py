@@ -42,3 +42,21 @@ def test_fetch_scb_stores_observations(env, monkeypatch):
     # employment is computed from the counts: 840 employed of 1,280 → 65.625 %
     assert (emp.numerator, emp.denominator, emp.value) == (840, 1280, pytest.approx(65.625))
     assert [log.kind for log in logs] == ["scb", "scb"] and all(log.status == "ok" for log in logs)
+
+
+def test_fetch_kolada_stores_kommun_observations(env, monkeypatch):
+    from fakeservers import ReplayServer, add_kolada, kolada_record
+
+    records = [kolada_record("N00914", "1480", 2022, 76.4, 74.9, 77.8),
+               kolada_record("N00914", "1480", 2023, 77.0),
+               kolada_record("N00914", "0581", 2023, 73.1)]
+    with ReplayServer() as server:
+        add_kolada(server, records, page_size=2)
+        monkeypatch.setenv("HANDSLAG_KOLADA_API", f"{server.url}/v3")
+        result = CliRunner().invoke(app, ["data", "fetch", "kolada", "--kpi", "N00914", "--municipality", "1480",
+                                          "--municipality", "0581", "--years", "2022-2023"])
+        assert result.exit_code == 0, result.output
+    with env.session() as s:
+        rows = {(o.area_code, o.year): (o.value, o.division, o.source) for o in s.scalars(select(Observation))}
+    assert rows == {("1480", 2022): (76.4, "kommun", "Kolada N00914"), ("1480", 2023): (77.0, "kommun", "Kolada N00914"),
+                    ("0581", 2023): (73.1, "kommun", "Kolada N00914")}

@@ -162,3 +162,18 @@ def test_cli_rejects_with_nonzero_exit_and_row_numbers(tmp_path):
                           capture_output=True, text=True, env={"HANDSLAG_DATABASE_URL": url, "PATH": ""}, timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert "observations 1" in proc.stderr
+
+
+def test_area_file_geoparquet_and_no_crs(db, tmp_path):
+    gdf = gpd.GeoDataFrame({"code": ["X1"]}, geometry=[box(320000, 6400000, 321000, 6401000)], crs="EPSG:3006")
+    path = tmp_path / "areas.parquet"
+    gdf.to_parquet(path)
+    assert import_areas(db, path, division="Egna").counts == {"areas": 1}
+    with db.session() as s:
+        area = s.scalars(select(Area).where(Area.code == "X1")).one()
+    assert area.area_km2 == pytest.approx(1.0)
+    nocrs = tmp_path / "nocrs.parquet"
+    gdf.set_crs(None, allow_override=True).to_parquet(nocrs)
+    with pytest.raises(ValidationFailed) as err:
+        import_areas(db, nocrs, division="Egna")
+    assert "no coordinate reference system" in err.value.problems[0].reason
