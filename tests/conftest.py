@@ -146,3 +146,42 @@ def loaded_client(loaded_db):
 
     with TestClient(create_app(db=loaded_db, settings=get_settings())) as test_client:
         yield test_client
+
+
+def login_client(test_client, database, username: str = "tester", role: str = "admin",
+                 password: str = "test-lösenord-123", organisation_id: int | None = None):
+    """Create a user (if missing), log ``test_client`` in through the login form, and send the session's
+    CSRF token on every later request (as the HTMX pages do)."""
+    import re
+
+    from handslag.store import accounts_repo
+
+    with database.session() as session:
+        if accounts_repo.get_user(session, username) is None:
+            accounts_repo.create_user(session, username, password, role=role, organisation_id=organisation_id)
+
+    def token() -> str:
+        match = re.search(r'name="csrf_token" value="([^"]+)"', test_client.get("/logga-in").text)
+        assert match, "no CSRF token on the login page"
+        return match.group(1)
+
+    r = test_client.post("/logga-in", data={"username": username, "password": password, "csrf_token": token()},
+                         follow_redirects=False)
+    assert r.status_code == 303, r.text
+    test_client.headers["X-CSRF-Token"] = token()
+    return test_client
+
+
+@pytest.fixture
+def api_client(client, db):
+    """``client`` logged in as an administrator called 'tester' (for the internal, role-checked API)."""
+    return login_client(client, db)
+
+
+@pytest.fixture
+def approver_client(client, db):
+    """A second session on the same app, logged in as the partnership editor 'granskare' (four-eyes rule)."""
+    from fastapi.testclient import TestClient
+
+    with TestClient(client.app) as other:
+        yield login_client(other, db, "granskare", "partnership_editor")

@@ -41,16 +41,23 @@ def _start(tmp_path, extra_env: dict, args: list[str]) -> tuple[subprocess.Popen
 
 @pytest.mark.realdata
 def test_serve_loads_the_snapshot_on_first_start(tmp_path, shared_data):
-    proc, base = _start(tmp_path, {"HANDSLAG_DATA_DIR": str(shared_data)}, [])
+    proc, base = _start(tmp_path, {"HANDSLAG_DATA_DIR": str(shared_data)}, ["--demo"])
     try:
         body = httpx.get(f"{base}/api/v1/areas", params={"kommun": "1480", "level": "deso",
                                                          "division": "DeSO2025"}).json()
         assert body["total"] == 320
         police = httpx.get(f"{base}/api/v1/police-list", params={"edition": 2025}).json()
         assert len(police["areas"]) == 65
+        # --demo created the example partnership (its API needs a login; look in the store)
+        assert httpx.get(f"{base}/api/v1/partnerships").status_code == 401
     finally:
         proc.terminate()
         proc.wait(timeout=20)
+    import sqlite3
+
+    with sqlite3.connect(tmp_path / "serve.sqlite") as con:
+        names = [r[0] for r in con.execute("select name from partnerships")]
+    assert names == ["Handslag Bergsjön (exempel)"]
 
 
 def test_serve_starts_without_data(tmp_path):

@@ -149,3 +149,24 @@ def test_broken_snapshot_writes_nothing(sqlite_db, shared_data, tmp_path, breaka
         log = s.scalars(select(ImportLog)).all()
     assert [entry.status for entry in log] == ["failed"]
     assert "rejected" in log[0].message
+
+
+def test_snapshot_without_police_folder(sqlite_db, shared_data, tmp_path):
+    """Regression: an absent police folder is skipped and reported, not a KeyError."""
+    snap = tmp_path / "snap"
+    (snap / "classification").mkdir(parents=True)
+    shutil.copy(shared_data / "SOURCES.md", snap)
+    shutil.copy(shared_data / "classification/regso2020_omradestyp_2022.csv", snap / "classification")
+    result = import_snapshot(sqlite_db, snap)
+    assert result.status == "ok" and result.counts["observations"] == 3363
+    assert "police_utsatta_omraden/: not in the snapshot, skipped" in result.counts["notes"]
+    with sqlite_db.session() as s:
+        est = s.scalar(select(func.count()).select_from(PoliceArea))
+    assert est == 0
+
+
+def test_age_band_denominators_are_flagged_estimated(loaded_db):
+    with loaded_db.session() as s:
+        flags = set(s.scalars(select(Observation.estimated).where(Observation.indicator == "population_20_64",
+                                                                  Observation.division == "DeSO2025")))
+    assert flags == {True}

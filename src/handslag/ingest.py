@@ -31,7 +31,8 @@ def import_snapshot(db: Database, root: str | Path, *, progress: Progress | None
         counts: dict = {"areas": areas_repo.upsert_areas(session, snap.areas, import_id),
                         "observations": observations_repo.upsert_observations(session, snap.observations, import_id),
                         "links": areas_repo.upsert_links(session, snap.links) if len(snap.links) else 0}
-        counts.update(police_repo.replace_editions(session, snap.police, snap.overlaps, import_id))
+        if len(snap.police):
+            counts.update(police_repo.replace_editions(session, snap.police, snap.overlaps, import_id))
         counts["files"] = snap.files
         counts["notes"] = snap.notes
         return counts

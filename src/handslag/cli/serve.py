@@ -40,12 +40,12 @@ def serve(host: str = typer.Option("127.0.0.1", help="Adress att lyssna på"),
         else:
             console.print("[yellow]Tom databas och ingen datamapp: startsidan visar hur du läser in data.[/yellow]")
     if demo:
-        try:
-            from handslag.cli.goals import ensure_demo  # provided by the goals module
-        except ImportError:
-            ensure_demo = None
-        if ensure_demo is not None:
-            ensure_demo(db)
+        from handslag.store.goals_repo import create_demo
+
+        with db.session() as session:
+            out = create_demo(session)
+        console.print("Exempelpartnerskapet " + ("skapat" if out["created"] else "finns redan")
+                      + f" (id {out['partnership_id']}, EXEMPELDATA).")
     os.environ.setdefault("HANDSLAG_DATABASE_URL", url)
     app = create_app(db=db, settings=settings)
     console.print(f"Handslag kör på http://{host}:{port}")

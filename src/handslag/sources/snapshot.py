@@ -314,8 +314,9 @@ def read_snapshot(root: str | Path, progress: Progress | None = None) -> Snapsho
             if ages.shape[1] != len(AGE_BANDS) or tenure.shape[1] != 4:
                 r.problems.append(Problem(rel, None, "deso", "unexpected length of the age or tenure arrays"))
             else:
+                # flagged as estimated: the band sums differ from SCB's totals by up to ±25 persons per DeSO
                 obs.append(_obs(codes, "DeSO2025", "population_20_64", 2025, ages[:, 4:13].sum(axis=1), "persons",
-                                "SCB TAB6574 (sum of age bands)"))
+                                "SCB TAB6574 (sum of age bands)", estimated=True))
                 for j, ind_id in enumerate(["dwellings_rental", "dwellings_condominium", "dwellings_owner",
                                             "dwellings_unknown_tenure"]):
                     obs.append(_obs(codes, "DeSO2025", ind_id, 2025, tenure[:, j], "dwellings", "SCB TAB6638"))

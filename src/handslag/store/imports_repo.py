@@ -48,6 +48,12 @@ def run_import(db: Database, *, kind: str, source: str, file_hash: str | None, u
             session.add(log)
             session.flush()
             counts = work(session, log.id)
+            # statistic-linked goals take their actuals from the store: refresh them in the same transaction
+            from .goals_repo import on_statistics_imported
+
+            refreshed = on_statistics_imported(session)
+            if refreshed:
+                counts["goals_refreshed"] = len(refreshed)
             log.status = "ok"
             log.counts = counts
             log.finished_at = utcnow()

@@ -184,6 +184,28 @@ def _load_user(request: Request, uid: int) -> CurrentUser | None:
         return CurrentUser(user.id, user.username, user.role, user.organisation_id)
 
 
+# What each role may do in the partnership/goals API (admin may do everything).
+ROLE_PERMISSIONS: dict[str, set[str]] = {
+    "partnership_editor": {"goals:read", "goals:write", "measurements:enter", "measurements:approve", "audit:read"},
+    "partner_contributor": {"goals:read", "measurements:enter"},
+    "viewer": {"goals:read"},
+}
+
+
+def authorize(request: Request, actor: str, permission: str) -> bool:
+    """Permission check used by the goals API (``app.state.authorize``).
+
+    Not logged in → 401; unsafe methods need the CSRF header; then the role decides.
+    """
+    user: CurrentUser | None = getattr(request.state, "user", None)
+    if user is None:
+        raise HTTPException(401, "inloggning krävs")
+    if request.method not in SAFE_METHODS:
+        check_csrf(request, None)
+    return user.role == "admin" or permission in ROLE_PERMISSIONS.get(user.role, set())
+
+
 def install(app: FastAPI) -> None:
+    app.state.authorize = authorize
     app.state.login_limiter = LoginRateLimiter()
     app.add_middleware(SessionMiddleware)
