@@ -291,6 +291,14 @@ def logout(request: Request, csrf_token: str = Form("", max_length=200)) -> Resp
 
 
 def install(app: FastAPI) -> None:
+    """Static files, sessions and every page router: this module's and each ``web/pages_*.py`` module's."""
+    import importlib
+    import pkgutil
+
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
     auth.install(app)
     app.include_router(router)
+    for info in sorted(pkgutil.iter_modules([str(HERE)]), key=lambda i: i.name):
+        if info.name.startswith("pages_"):
+            module = importlib.import_module(f"handslag.web.{info.name}")
+            app.include_router(module.router)
