@@ -270,3 +270,20 @@ def test_cli_output_files(loaded_db, cli, tmp_path, suffix):
     assert res.exit_code == 0, res.output
     back = {".xlsx": pd.read_excel, ".csv": pd.read_csv, ".parquet": pd.read_parquet}[suffix](seg)
     assert len(back) == 1 and 0 < back["dissimilarity"].iloc[0] < 1 and "dissimilarity_ci_low" in back.columns
+
+
+def test_computed_types_report_agreement_with_official(db):
+    """With both computed and official types for the same areas and year, the confusion matrix is reported."""
+    _insert_components(db)  # computed types 4, 3, 2 for 0114R901..903 in 2023
+    with db.session() as session:
+        upsert_observations(session, pd.DataFrame([
+            {"area_code": code, "division": "RegSO2020", "indicator": "area_type", "year": 2023, "value": t,
+             "unit": "type", "source": "SCB IntGr5Socio (official)"}
+            for code, t in (("0114R901", 4), ("0114R902", 2), ("0114R903", 2))]))
+        types = an.area_types_for(session, "0114", 2023, source="computed")
+    agree = an.area_types_payload(types)["agreement_with_official"]
+    assert agree["n"] == 3 and agree["share_equal"] == pytest.approx(2 / 3)
+    assert agree["confusion"]["3"]["2"] == 1 and agree["confusion"]["4"]["4"] == 1 and agree["confusion"]["2"]["2"] == 1
+    # Cohen's kappa by hand: p_o = 2/3; computed margins (0,1,1,1,0)/3, official (0,2,0,1,0)/3
+    # p_e = (1*2 + 1*0 + 1*1)/9 = 1/3 → kappa = (2/3 - 1/3) / (1 - 1/3) = 0.5
+    assert agree["kappa"] == pytest.approx(0.5)

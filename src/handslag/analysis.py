@@ -18,7 +18,17 @@ import pandas as pd
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from handslag.classify import LABELS, V1_ID, V2_ID, V3_ID, V3_SUBSTITUTE_ID, area_types, deso_components
+from handslag.classify import (
+    LABELS,
+    V1_ID,
+    V2_ID,
+    V3_ID,
+    V3_SUBSTITUTE_ID,
+    agreement,
+    area_types,
+    confusion_matrix,
+    deso_components,
+)
 from handslag.classify import transition_matrix as _transition_matrix
 from handslag.errors import HandslagError, NotFound
 from handslag.segregation import INDEX_NAMES, compute_indices, result_to_json, with_inference
@@ -162,12 +172,34 @@ def _computed_types(session: Session, kommun: str, year: int, level: str) -> tup
                         "v1": mine["v1"].to_numpy(), "v2": mine["v2"].to_numpy(), "v3": mine["v3"].to_numpy(),
                         "substituted": mine["substituted"].to_numpy()})
     sd = typed["sd"].dropna()
-    attrs = {"division": division,
+    agreement_info = _agreement_with_official(session, out, kommun, year, level, division)
+    attrs = {"division": division, "agreement": agreement_info,
              "reference": f"mean and sample SD of the SEI over all {n_ref} {level} areas ({division}) with an "
                           f"SEI in {year} in the store",
              "mean": float(typed["mean"].dropna().iloc[0]) if len(sd) else None,
              "sd": float(sd.iloc[0]) if len(sd) else None}
     return out, attrs
+
+
+def _agreement_with_official(session: Session, computed: pd.DataFrame, kommun: str, year: int, level: str,
+                             division: str) -> dict[str, Any] | None:
+    """Confusion matrix and agreement of computed vs official types for the same areas, division and year."""
+    official = _official_types(session, kommun, [year], level)
+    official = official[official["division"] == division].drop_duplicates("area_code")
+    if official.empty:
+        return None
+    off = pd.Series(np.rint(official["value"].to_numpy(dtype=float)).astype(int), index=official["area_code"])
+    comp = computed.set_index("code")["type"].dropna().astype(int)
+    common = comp.index.intersection(off.index)
+    if common.empty:
+        return None
+    matrix = confusion_matrix(comp.loc[common], off.loc[common])
+    stats = agreement(comp.loc[common], off.loc[common])
+    return {"n": int(stats["n"]), "share_equal": float(stats["share_equal"]),
+            "share_within_one": float(stats["share_within_one"]), "kappa": float(stats["kappa"]),
+            "confusion": {str(r): {str(c): int(matrix.loc[r, c]) for c in matrix.columns}
+                          for r in matrix.index},
+            "rows": "computed", "columns": "official"}
 
 
 def area_types_payload(types: pd.DataFrame) -> dict[str, Any]:
@@ -187,6 +219,7 @@ def area_types_payload(types: pd.DataFrame) -> dict[str, Any]:
                            "counts": type_counts(types["type"]), "areas": areas}
     if a.get("source") == "computed":
         out["reference"] = {"description": a.get("reference"), "mean": a.get("mean"), "sd": a.get("sd")}
+        out["agreement_with_official"] = a.get("agreement")
     return out
 
 
