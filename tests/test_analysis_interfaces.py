@@ -287,3 +287,24 @@ def test_computed_types_report_agreement_with_official(db):
     # Cohen's kappa by hand: p_o = 2/3; computed margins (0,1,1,1,0)/3, official (0,2,0,1,0)/3
     # p_e = (1*2 + 1*0 + 1*1)/9 = 1/3 → kappa = (2/3 - 1/3) / (1 - 1/3) = 0.5
     assert agree["kappa"] == pytest.approx(0.5)
+
+
+@pytest.mark.realdata
+def test_segregation_adds_income_gini_and_share_in_types_1_2(loaded_db):
+    from handslag.store.observations_repo import observations_frame
+
+    with loaded_db.session() as session:
+        res = an.segregation_for(session, "1480", 2023, ["foreign_born", "born_in_sweden"])
+        obs = observations_frame(session, kommun="1480", division="RegSO2020", years=[2023],
+                                 indicators=["population", "mean_wage_income", "area_type"])
+    wide = obs.pivot_table(index="area_code", columns="indicator", values="value")
+    pop, inc, typ = wide["population"].to_numpy(), wide["mean_wage_income"].to_numpy(), wide["area_type"].to_numpy()
+    share = pop[typ <= 2].sum() / pop.sum()
+    # G = Σ_i Σ_j t_i t_j |y_i − y_j| / (2 T² ȳ), ȳ the population-weighted mean
+    mean = (pop * inc).sum() / pop.sum()
+    gini = (pop[:, None] * pop[None, :] * np.abs(inc[:, None] - inc[None, :])).sum() / (2 * pop.sum() ** 2 * mean)
+    row = res.iloc[0]
+    assert row["share_types_1_2"] == pytest.approx(share, abs=1e-12)
+    assert row["gini"] == pytest.approx(gini, abs=1e-12)
+    assert res.attrs["gini_of"] == "mean_wage_income" and res.attrs["types_from"] == "area_type"
+    assert 0.2 < share < 0.25  # 35 of Göteborg's 147 RegSO (14 + 21) were types 1–2 in 2023

@@ -279,10 +279,15 @@ def _indices_of(result: pd.DataFrame) -> list[str]:
 
 
 def _run_indices(frame: pd.DataFrame, unit: str, groups: list[str], by: list[str] | None, *, n_boot: int,
-                 n_perm: int, seed: int | None) -> pd.DataFrame:
+                 n_perm: int, seed: int | None, **extra: str | None) -> pd.DataFrame:
     if n_boot or n_perm:
-        return with_inference(frame, unit, groups, by or None, n_boot=n_boot, n_perm=n_perm, seed=seed)
-    return compute_indices(frame, unit, groups, by or None)
+        return with_inference(frame, unit, groups, by or None, n_boot=n_boot, n_perm=n_perm, seed=seed, **extra)
+    return compute_indices(frame, unit, groups, by or None, **extra)
+
+
+# Extra columns used when the store has them for the same division and year: the Gini of area means of
+# this income indicator (weighted by population) and the population share living in area types 1–2.
+GINI_INDICATOR = "mean_wage_income"
 
 
 def _check_groups(groups: Sequence[str]) -> list[str]:
@@ -316,16 +321,31 @@ def segregation_for(session: Session, kommun: str | None, year: int, groups: Seq
                           missing)
     division = _one_division(obs, complete=groups)
     obs = obs[obs["division"] == division]
+    extras = [i for i in ("population", GINI_INDICATOR, AREA_TYPE_INDICATOR) if i not in groups]
+    more = observations_frame(session, kommun=kommun, division=division, indicators=extras, years=[int(year)])
+    if AREA_TYPE_INDICATOR in set(more["indicator"]):
+        is_type = more["indicator"] == AREA_TYPE_INDICATOR
+        more = more[~is_type | more["source"].str.contains("official", case=False, na=False)]
+    obs = pd.concat([obs, more], ignore_index=True)
     wide = obs.pivot_table(index=["area_code", "kommun_code"], columns="indicator", values="value",
                            aggfunc="first").reset_index()
     complete = wide[groups].notna().all(axis=1)
     wide = wide[complete]
-    result = _run_indices(wide, "area_code", groups, ["kommun_code"], n_boot=n_boot, n_perm=n_perm, seed=seed)
+    have = set(wide.columns)
+    pop_col = "population" if "population" in have and wide["population"].notna().all() else None
+    extra = {"population": pop_col,
+             "value": GINI_INDICATOR if pop_col and GINI_INDICATOR in have and wide[GINI_INDICATOR].notna().all()
+             else None,
+             "area_type": AREA_TYPE_INDICATOR if AREA_TYPE_INDICATOR in have
+             and wide[AREA_TYPE_INDICATOR].notna().all() else None}
+    result = _run_indices(wide, "area_code", groups, ["kommun_code"], n_boot=n_boot, n_perm=n_perm, seed=seed,
+                          **extra)
     result = result.rename(columns={"kommun_code": "kommun"})
     result.insert(1, "year", int(year))
     result.insert(2, "level", level)
     result.insert(3, "division", division)
     result.attrs.update({"groups": groups, "division": division, "dropped_incomplete": int((~complete).sum()),
+                         "gini_of": extra["value"], "types_from": extra["area_type"],
                          "n_boot": int(n_boot), "n_perm": int(n_perm), "seed": seed})
     return result
 
