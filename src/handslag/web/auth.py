@@ -186,9 +186,10 @@ def _load_user(request: Request, uid: int) -> CurrentUser | None:
 
 # What each role may do in the partnership/goals API (admin may do everything).
 ROLE_PERMISSIONS: dict[str, set[str]] = {
-    "partnership_editor": {"goals:read", "goals:write", "measurements:enter", "measurements:approve", "audit:read"},
-    "partner_contributor": {"goals:read", "measurements:enter"},
-    "viewer": {"goals:read"},
+    "partnership_editor": {"goals:read", "goals:write", "measurements:enter", "measurements:approve", "audit:read",
+                           "surveys:read", "surveys:write", "operations:read", "operations:write"},
+    "partner_contributor": {"goals:read", "measurements:enter", "surveys:read", "operations:read"},
+    "viewer": {"goals:read", "surveys:read", "operations:read"},
 }
 
 
