@@ -70,12 +70,19 @@ def postgres_server():
         pytest.skip("no PostgreSQL server reachable")
     admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
     created: list[str] = []
+    run = uuid.uuid4().hex[:8]
+    # one migrated, seeded template per run; each test's database is a cheap copy of it
+    template = f"handslag_tmpl_{run}"
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{template}"'))
+    created.append(template)
+    make_database(admin.url.set(database=template).render_as_string(hide_password=False)).dispose()
 
     def new_database() -> str:
-        name = f"handslag_test_{uuid.uuid4().hex[:12]}"
+        name = f"handslag_test_{run}_{uuid.uuid4().hex[:8]}"
         with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-        created.append(name)
+            conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
+        created.insert(0, name)
         return admin.url.set(database=name).render_as_string(hide_password=False)
 
     yield new_database
