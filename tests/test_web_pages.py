@@ -159,3 +159,15 @@ def test_page_errors_are_html_for_browsers(client):
     assert r.headers["content-type"].startswith("text/html") and "Åtkomst nekad" in r.text
     api = client.get("/api/v1/areas/9999C9999", headers={"Accept": "text/html"})
     assert api.status_code == 404 and api.json()["error"]["code"] == "not_found"
+
+
+@pytest.mark.realdata
+def test_map_area_types_follow_the_requested_year(loaded_client):
+    def bergsjon(params):
+        body = loaded_client.get("/api/v1/kommuner/1480/map", params={"level": "deso", **params}).json()
+        return body["meta"]["type_year"], {f["properties"]["code"]: f["properties"]["type"]
+                                            for f in body["features"]}["1480C3390"]
+
+    assert bergsjon({"year": 2022}) == (2022, 1)  # Bergsjön sydöstra: type 1 in 2022 …
+    assert bergsjon({}) == (2023, 2)  # … and type 2 in 2023 (the newest)
+    assert bergsjon({"year": 1999}) == (2023, 2)  # a year without types falls back to the newest

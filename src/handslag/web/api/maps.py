@@ -139,7 +139,10 @@ def build_area_map(session: Session, kommun: str, level: str, division: str, ind
     type_rows = session.execute(select(Observation.area_code, Observation.year, Observation.value).where(
         Observation.indicator == "area_type", Observation.division == TYPE_DIVISION,
         Observation.area_code.like(f"{kommun}R%"))).all()
-    type_year = max((int(r[1]) for r in type_rows), default=None)
+    type_years = {int(r[1]) for r in type_rows}
+    # the requested year when it has official types (the map's year slider), else the newest
+    type_year = year if year in type_years and (not indicator or indicator == "area_type") else max(type_years,
+                                                                                                      default=None)
     official = {r[0]: int(r[2]) for r in type_rows if int(r[1]) == type_year and r[2] is not None}
     # Types are published on RegSO2020; other RegSO vintages get them only through a stored crosswalk link
     # (never by code alone). Each feature says which link it used (type_via).

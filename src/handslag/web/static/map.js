@@ -10,7 +10,12 @@
   const editionSelect = document.getElementById("edition");
   const legend = document.getElementById("legend");
   const metaLine = document.getElementById("map-meta");
-  const state = {loaded: false, areasFetched: 0, policeFetched: 0, features: 0, meta: null};
+  const yearInput = document.getElementById("year");
+  const yearLabel = document.getElementById("year-label");
+  // year: the chosen year (null = the newest); years: what the slider steps through for the current view;
+  // typeSeries: official types of the kommun's RegSO2020 areas for every year (for area types of other years)
+  const state = {loaded: false, areasFetched: 0, policeFetched: 0, features: 0, meta: null,
+                 year: null, years: [], typeSeries: null, request: 0};
   window.handslagMapState = state;
 
   const map = new maplibregl.Map({
@@ -43,6 +48,67 @@
     indicatorSelect.value = [...indicatorSelect.options].some((o) => o.value === want) ? want : "area_type";
   }
 
+  // --- year slider: an index into the years that the chosen indicator (or the area types) has ----------
+  function yearsFor(s) {
+    if (s.indicator === "area_type") {
+      if (state.typeSeries && state.typeSeries.years.length) return state.typeSeries.years;
+      return state.meta && state.meta.type_year ? [state.meta.type_year] : [];
+    }
+    const it = (config.indicators[s.division] || []).find((i) => i.id === s.indicator);
+    return it ? it.years : [];
+  }
+
+  function syncSlider() {
+    const years = yearsFor(selected());
+    state.years = years;
+    if (!years.length) {
+      state.year = null;
+      yearInput.min = 0; yearInput.max = 0; yearInput.value = 0; yearInput.disabled = true;
+      yearInput.setAttribute("aria-valuetext", "inget år");
+      yearLabel.textContent = "–";
+      return;
+    }
+    if (state.year === null || !years.includes(state.year)) state.year = years[years.length - 1];
+    yearInput.min = 0;
+    yearInput.max = years.length - 1;
+    yearInput.value = years.indexOf(state.year);
+    yearInput.disabled = years.length < 2;
+    showYear();
+  }
+
+  function showYear() {
+    const y = state.years[Number(yearInput.value)];
+    yearLabel.textContent = y ?? "–";
+    yearInput.setAttribute("aria-valuetext", y ? String(y) : "inget år");
+    return y;
+  }
+
+  async function loadTypeSeries() {
+    try {
+      const r = await fetch(`/api/v1/kommuner/${config.kommun}/type-series`, {headers: {Accept: "application/json"}});
+      if (r.ok) state.typeSeries = await r.json();
+    } catch (err) { state.typeSeries = null; }
+  }
+
+  // The GeoJSON carries the newest official type; for another year take the type of the same RegSO2020
+  // area (the feature's own code on RegSO2020, else the RegSO2020 code named in type_via).
+  function applyTypeYear(data, year) {
+    const ts = state.typeSeries;
+    if (!ts || !ts.types[String(year)]) return;
+    const types = ts.types[String(year)];
+    const via = new RegExp(`^${ts.division} (\\S+)`);
+    for (const f of data.features) {
+      const p = f.properties;
+      const m = via.exec(p.type_via || "");
+      const regso = p.division === ts.division ? p.code : (m ? m[1] : null);
+      const t = regso ? types[regso] ?? null : null;
+      p.type = t;
+      p.type_label = t ? config.typeLabels[t] : null;
+    }
+    data.meta.type_year = year;
+    data.meta.year = year;
+  }
+
   function fmt(v) {
     if (v === null || v === undefined) return "saknas";
     return Number(v).toLocaleString("sv-SE", {maximumFractionDigits: 1});
@@ -71,7 +137,8 @@
       html += `<li><span class="swatch" style="background:${NO_DATA}"></span>Uppgift saknas</li></ul>`;
     } else {
       const opt = indicatorSelect.options[indicatorSelect.selectedIndex];
-      html += `<h3>${opt ? opt.text : meta.indicator}</h3>`;
+      const name = opt ? opt.text.replace(/ \(\d{4}\)$/, "") : meta.indicator;
+      html += `<h3>${name}${meta.year ? ` ${meta.year}` : ""}</h3>`;
       html += `<div class="ramp"></div><div class="ramp-labels"><span>${fmt(meta.min)}</span><span>${fmt(meta.max)}</span></div>`;
       html += `<ul><li><span class="swatch" style="background:${NO_DATA}"></span>Uppgift saknas eller prickad</li></ul>`;
     }
@@ -94,7 +161,11 @@
     const s = selected();
     const params = new URLSearchParams({level: s.level, division: s.division});
     if (s.indicator && s.indicator !== "area_type") params.set("indicator", s.indicator);
+    if (state.year !== null && s.indicator !== "area_type") params.set("year", state.year);
+    const request = ++state.request;
     const data = await fetchJSON(`/api/v1/kommuner/${config.kommun}/map?${params}`);
+    if (request !== state.request) return; // a newer choice was made while this one loaded
+    if (s.indicator === "area_type" && state.year !== null) applyTypeYear(data, state.year);
     state.areasFetched += 1;
     state.features = data.features.length;
     state.meta = data.meta;
@@ -137,7 +208,10 @@
 
   map.on("load", async () => {
     fillIndicators(config.initialIndicator);
+    await loadTypeSeries();
+    syncSlider();
     await Promise.all([loadAreas(true), loadPolice()]);
+    syncSlider();
     map.on("mousemove", "areas-fill", (e) => {
       const f = e.features[0];
       map.getCanvas().style.cursor = "pointer";
@@ -159,9 +233,14 @@
     map.once("idle", () => { state.loaded = true; document.body.dataset.mapReady = "1"; });
   });
 
+  yearInput.addEventListener("input", showYear);
   form.addEventListener("change", (e) => {
-    if (e.target.name === "division") { fillIndicators(indicatorSelect.value); loadAreas(true); }
-    else if (e.target.name === "indicator") loadAreas(false);
+    if (e.target.name === "division") { fillIndicators(indicatorSelect.value); syncSlider(); loadAreas(true); }
+    else if (e.target.name === "indicator") { syncSlider(); loadAreas(false); }
+    else if (e.target.name === "year") {
+      const y = showYear();
+      if (y !== undefined && y !== state.year) { state.year = y; loadAreas(false); }
+    }
     else if (e.target.name === "edition") { loadPolice(); if (state.meta) renderLegend(state.meta); }
   });
 })();
