@@ -33,8 +33,14 @@ def find_finished(session: Session, kind: str, file_hash: str) -> ImportLog | No
 
 
 def run_import(db: Database, *, kind: str, source: str, file_hash: str | None, user: str | None,
-               work: Callable[[Session, int], dict]) -> ImportResult:
-    """Run ``work(session, import_id) -> counts`` in one transaction with an import-log row."""
+               work: Callable[[Session, int], dict], problems_in_log: bool = True,
+               refresh_goals: bool = True) -> ImportResult:
+    """Run ``work(session, import_id) -> counts`` in one transaction with an import-log row.
+
+    ``problems_in_log=False`` records only the summary of a rejection (for inputs whose problem lines
+    could quote personal data, e.g. survey answers). ``refresh_goals`` refreshes statistic-linked goals
+    in the same transaction. A ``"_notes"`` entry in the counts is returned (as the message), not logged.
+    """
     if file_hash:
         with db.session() as session:
             done = find_finished(session, kind, file_hash)
@@ -44,26 +50,33 @@ def run_import(db: Database, *, kind: str, source: str, file_hash: str | None, u
                                     "nothing changed")
     try:
         with db.session() as session:
-            log = ImportLog(kind=kind, source=source, file_hash=file_hash, user=user, status="running")
+            log = ImportLog(kind=kind, source=source[:2000], file_hash=file_hash, user=user, status="running")
             session.add(log)
             session.flush()
             counts = work(session, log.id)
-            # statistic-linked goals take their actuals from the store: refresh them in the same transaction
-            from .goals_repo import on_statistics_imported
+            notes = counts.pop("_notes", None)
+            if refresh_goals:
+                # statistic-linked goals take their actuals from the store: refresh them in this transaction
+                from .goals_repo import on_statistics_imported
 
-            refreshed = on_statistics_imported(session)
-            if refreshed:
-                counts["goals_refreshed"] = len(refreshed)
+                refreshed = on_statistics_imported(session)
+                if refreshed:
+                    counts["goals_refreshed"] = len(refreshed)
             log.status = "ok"
             log.counts = counts
             log.finished_at = utcnow()
             import_id = log.id
-        return ImportResult(import_id, "ok", counts)
+        return ImportResult(import_id, "ok", counts, "\n".join(notes) if notes else "")
     except BaseException as exc:
-        message = exc.format(50) if isinstance(exc, ValidationFailed) else f"{type(exc).__name__}: {exc}"
+        counts = None
+        if isinstance(exc, ValidationFailed):
+            message = exc.format(50) if problems_in_log else exc.summary()
+            counts = None if problems_in_log else {"problems": len(exc.problems)}
+        else:
+            message = f"{type(exc).__name__}: {exc}"
         with db.session() as session:
-            session.add(ImportLog(kind=kind, source=source, file_hash=file_hash, user=user, status="failed",
-                                  finished_at=utcnow(), message=message[:20000]))
+            session.add(ImportLog(kind=kind, source=source[:2000], file_hash=file_hash, user=user, status="failed",
+                                  finished_at=utcnow(), counts=counts, message=message[:20000]))
         raise
 
 

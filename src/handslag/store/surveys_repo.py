@@ -47,8 +47,9 @@ from handslag.surveys import (
 )
 from handslag.surveys.readers import detect_format
 
+from . import imports_repo
 from .db import Database
-from .models import Area, ImportLog, utcnow
+from .models import Area, ImportLog
 from .models.surveys import (
     SurveyAggregate,
     SurveyAnswer,
@@ -90,36 +91,17 @@ def file_digest(path: str | Path, *extra: object) -> str:
 
 def run_import(db: Database, *, kind: str, source: str, digest: str, user: str | None,
                work: Callable[[Session, ImportLog], dict[str, Any]]) -> ImportReport:
-    """Run ``work`` in one transaction with an import-log row; log failures in a separate transaction.
-
-    ``work(session, log)`` validates and writes, returning counts; it raises
-    :class:`~handslag.errors.ValidationFailed` (or another error) to reject the input.
-    """
-    with db.session() as session:
-        previous = session.scalar(select(ImportLog).where(ImportLog.kind == kind, ImportLog.file_hash == digest,
-                                                          ImportLog.status == "ok").order_by(ImportLog.id))
-        if previous is not None:
-            return ImportReport(previous.id, kind, "unchanged", dict(previous.counts or {}),
-                                [f"this file was already imported (import {previous.id}); nothing changed"])
-    try:
-        with db.session() as session:
-            log = ImportLog(kind=kind, source=source[:2000], file_hash=digest, user=user, status="running")
-            session.add(log)
-            session.flush()
-            counts = work(session, log)
-            notes = counts.pop("_notes", [])
-            log.status = "ok"
-            log.counts = counts
-            log.finished_at = utcnow()
-            session.flush()
-            return ImportReport(log.id, kind, "ok", counts, notes)
-    except Exception as exc:
-        message = exc.summary() if isinstance(exc, ValidationFailed) else f"{type(exc).__name__}: {exc}"
-        counts = {"problems": len(exc.problems)} if isinstance(exc, ValidationFailed) else None
-        with db.session() as session:
-            session.add(ImportLog(kind=kind, source=source[:2000], file_hash=digest, user=user, status="failed",
-                                  finished_at=utcnow(), counts=counts, message=message[:2000]))
-        raise
+    """Run ``work(session, log)`` through the shared import transaction
+    (:func:`handslag.store.imports_repo.run_import`), without problem lines in the log (they could
+    quote answers) and without the goals refresh (surveys feed no statistic-linked goal)."""
+    result = imports_repo.run_import(
+        db, kind=kind, source=source, file_hash=digest, user=user, problems_in_log=False, refresh_goals=False,
+        work=lambda session, import_id: work(session, session.get(ImportLog, import_id)))
+    if result.status == "unchanged":
+        return ImportReport(result.import_id, kind, "unchanged", result.counts,
+                            [f"this file was already imported (import {result.import_id}); nothing changed"])
+    return ImportReport(result.import_id, kind, "ok", result.counts,
+                        result.message.split("\n") if result.message else [])
 
 
 @dataclass(frozen=True)
