@@ -542,7 +542,7 @@ def test_roles_on_the_goals_api(api_client, db, setup):
         r = viewer.post(f"{API}/organisations", json={"name": "X", "type": "company"})
         assert r.status_code == 403 and r.json()["error"]["code"] == "forbidden"
     with TestClient(api_client.app) as partner:
-        login_client(partner, db, "pia", "partner_contributor")
+        login_client(partner, db, "pia", "partner_contributor", organisation_id=setup["saab"]["id"])
         m = post(partner, "/measurements", {"goal_id": setup["g"]["id"], "period": "2023", "value": 1})
         assert partner.post(f"{API}/measurements/{m['id']}/submit").status_code == 200
         assert partner.post(f"{API}/measurements/{m['id']}/approve").status_code == 403
@@ -550,6 +550,85 @@ def test_roles_on_the_goals_api(api_client, db, setup):
         del partner.headers["X-CSRF-Token"]
         assert partner.post(f"{API}/measurements", json={"goal_id": setup["g"]["id"], "period": "2024",
                                                          "value": 2}).status_code == 403
+
+
+def test_partner_contributor_sees_only_partnerships_of_their_organisation(api_client, db, setup):
+    from fastapi.testclient import TestClient
+
+    from conftest import login_client
+
+    # a second partnership without Saab, with a goal, a measurement, an activity and a contribution
+    other_org = post(api_client, "/organisations", {"name": "Bostadsbolaget", "type": "public_housing"})
+    other = post(api_client, "/partnerships", {
+        "name": "Handslag Annat", "period_start": "2023-01-01", "period_end": "2026-12-31",
+        "members": [{"organisation_id": other_org["id"], "role": "lead"}, {"organisation_id": setup["fb"]["id"]}]})
+    og = post(api_client, "/goals", {"partnership_id": other["id"], "title": "50 nya jobb", "kind": "partner_reported",
+                                     "unit": "persons", "measure": "change", "baseline_value": 0,
+                                     "baseline_year": 2023, "target_value": 50, "target_year": 2026})
+    om = post(api_client, "/measurements", {"goal_id": og["id"], "period": "2024", "value": 10})
+    oa = post(api_client, "/activities", {"partnership_id": other["id"], "title": "Praktik", "start_date": "2024-01-01"})
+    oc = post(api_client, "/contributions", {"partnership_id": other["id"], "organisation_id": other_org["id"],
+                                             "kind": "money", "amount": 1000, "date": "2024-01-01"})
+    own_m = post(api_client, "/measurements", {"goal_id": setup["g"]["id"], "period": "2023", "value": 100})
+    own_a = post(api_client, "/activities", {"partnership_id": setup["p"]["id"], "title": "Sommarjobb",
+                                             "start_date": "2023-06-01", "organisation_id": setup["saab"]["id"]})
+    post(api_client, "/contributions", {"partnership_id": setup["p"]["id"], "organisation_id": setup["saab"]["id"],
+                                        "kind": "money", "amount": 5000, "date": "2023-06-01"})
+    # the administrator sees both
+    assert api_client.get(f"{API}/partnerships").json()["total"] == 2
+    assert api_client.get(f"{API}/goals").json()["total"] == 2
+
+    with TestClient(api_client.app) as saab:
+        login_client(saab, db, "sara", "partner_contributor", organisation_id=setup["saab"]["id"])
+        listed = saab.get(f"{API}/partnerships").json()
+        assert listed["total"] == 1 and [p["name"] for p in listed["items"]] == ["Handslag Test"]
+        assert saab.get(f"{API}/partnerships", params={"q": "Annat"}).json()["total"] == 0
+        assert saab.get(f"{API}/partnerships/{setup['p']['id']}").status_code == 200
+        assert saab.get(f"{API}/partnerships/{setup['p']['id']}/dashboard").json()["goals"][0]["goal"]["title"] \
+            == "1 000 sommarjobb"
+        assert [g["id"] for g in saab.get(f"{API}/goals").json()["items"]] == [setup["g"]["id"]]
+        assert [m["id"] for m in saab.get(f"{API}/measurements").json()["items"]] == [own_m["id"]]
+        assert [a["id"] for a in saab.get(f"{API}/activities").json()["items"]] == [own_a["id"]]
+        assert [c["amount"] for c in saab.get(f"{API}/contributions").json()["items"]] == [5000]
+        assert saab.get(f"{API}/contributions/summary", params={"partnership_id": setup["p"]["id"]}).json()[0][
+            "amount"] == 5000
+        # everything of the other partnership does not exist for this user
+        for path in (f"/partnerships/{other['id']}", f"/partnerships/{other['id']}/dashboard",
+                     f"/partnerships/{other['id']}/workbook", f"/goals/{og['id']}", f"/goals/{og['id']}/progress",
+                     f"/measurements/{om['id']}", f"/activities/{oa['id']}", f"/contributions/{oc['id']}",
+                     f"/contributions/summary?partnership_id={other['id']}",
+                     f"/gap?indicator=employment_20_64&partnership_id={other['id']}"):
+            r = saab.get(API + path)
+            assert r.status_code == 404, (path, r.text)
+            assert r.json()["error"]["code"] == "not_found"
+        assert saab.get(f"{API}/measurements", params={"goal_id": og["id"]}).json()["total"] == 0
+        assert saab.get(f"{API}/goals", params={"partnership_id": other["id"]}).json()["items"] == []
+        # nor can they write to it: entering, submitting or editing a measurement there
+        r = saab.post(f"{API}/measurements", json={"goal_id": og["id"], "period": "2025", "value": 1})
+        assert r.status_code == 422 and "does not exist" in r.json()["error"]["details"][0]["reason"]
+        assert saab.post(f"{API}/measurements/{om['id']}/submit").status_code == 404
+        assert saab.patch(f"{API}/measurements/{om['id']}", json={"value": 2},
+                          headers={"If-Match": '"1"'}).status_code == 404
+        # … but they work in their own partnership
+        mine = post(saab, "/measurements", {"goal_id": setup["g"]["id"], "period": "2024", "value": 300})
+        assert saab.post(f"{API}/measurements/{mine['id']}/submit").json()["state"] == "submitted"
+    assert api_client.get(f"{API}/measurements/{om['id']}").json()["state"] == "draft"
+
+    # a partner contributor without an organisation sees nothing; viewers and editors see everything
+    with TestClient(api_client.app) as lone:
+        login_client(lone, db, "ensam", "partner_contributor")
+        assert lone.get(f"{API}/partnerships").json()["total"] == 0
+        assert lone.get(f"{API}/partnerships/{setup['p']['id']}").status_code == 404
+    with TestClient(api_client.app) as viewer:
+        login_client(viewer, db, "vilma", "viewer", organisation_id=setup["saab"]["id"])
+        assert viewer.get(f"{API}/partnerships").json()["total"] == 2
+
+
+def test_visibility_in_the_store():
+    assert repo.visibility_for("partner_contributor", 7) == repo.Visibility(7)
+    assert repo.visibility_for("viewer", 7) is None
+    assert repo.visibility_for("admin", None) is None
+    assert repo.visibility_for(None, None) is None
 
 
 def test_demo_through_the_store_and_api(sqlite_client):

@@ -23,7 +23,7 @@ from typing import Any
 
 import pandas as pd
 from pydantic import BaseModel, ValidationError
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, false, func, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -212,6 +212,69 @@ def _set_fields(obj: Any, data: BaseModel, skip: Iterable[str] = ()) -> None:
             setattr(obj, key, value)
 
 
+# ==== visibility =========================================================================================
+
+#: Roles that see only the partnerships their own organisation is a member of.
+MEMBER_SCOPED_ROLES = frozenset({"partner_contributor"})
+
+
+@dataclass(frozen=True)
+class Visibility:
+    """A reader limited to the partnerships where ``organisation_id`` is a member, and to their goals,
+    measurements, activities and contributions. ``visibility=None`` (the default everywhere) means no limit.
+    A limited reader without an organisation sees nothing. What the reader may not see does not exist for
+    them: reads answer :class:`~handslag.errors.NotFound`, lists leave it out."""
+
+    organisation_id: int | None
+
+
+def visibility_for(role: str | None, organisation_id: int | None) -> Visibility | None:
+    """The visibility of a user: limited to their organisation's partnerships for :data:`MEMBER_SCOPED_ROLES`."""
+    return Visibility(organisation_id) if role in MEMBER_SCOPED_ROLES else None
+
+
+def _visible_partnerships(visibility: Visibility) -> Select:
+    """Ids of the partnerships a limited reader may see (a subquery)."""
+    if visibility.organisation_id is None:
+        return select(PartnershipMember.partnership_id).where(false())
+    return select(PartnershipMember.partnership_id).where(
+        PartnershipMember.organisation_id == visibility.organisation_id)
+
+
+def _visible_goals(visibility: Visibility) -> Select:
+    return select(Goal.id).where(Goal.partnership_id.in_(_visible_partnerships(visibility)))
+
+
+def is_visible(session: Session, visibility: Visibility | None, partnership_id: int | None) -> bool:
+    if visibility is None:
+        return True
+    if partnership_id is None or visibility.organisation_id is None:
+        return False
+    return session.scalar(select(func.count()).select_from(PartnershipMember).where(
+        PartnershipMember.partnership_id == partnership_id,
+        PartnershipMember.organisation_id == visibility.organisation_id)) > 0
+
+
+def _check_visible(session: Session, visibility: Visibility | None, partnership_id: int | None, entity: str,
+                   entity_id: int) -> None:
+    if not is_visible(session, visibility, partnership_id):
+        raise NotFound(f"{entity} {entity_id} does not exist")
+
+
+def _partnership_of(session: Session, obj: Any) -> int | None:
+    if isinstance(obj, Measurement):
+        return session.scalar(select(Goal.partnership_id).where(Goal.id == obj.goal_id))
+    return obj.id if isinstance(obj, Partnership) else obj.partnership_id
+
+
+def _get_visible(session: Session, model: type, entity_id: int, visibility: Visibility | None):
+    obj = _get(session, model, entity_id)
+    if visibility is not None:
+        name = next(k for k, v in ENTITIES.items() if v is model)
+        _check_visible(session, visibility, _partnership_of(session, obj), name, entity_id)
+    return obj
+
+
 # ==== organisations ======================================================================================
 
 def organisation_dict(o: Organisation) -> dict:
@@ -364,8 +427,8 @@ def create_partnership(session: Session, data: PartnershipIn | dict, *, actor: s
     return after
 
 
-def get_partnership(session: Session, partnership_id: int) -> dict:
-    return partnership_dict(session, _get(session, Partnership, partnership_id))
+def get_partnership(session: Session, partnership_id: int, *, visibility: Visibility | None = None) -> dict:
+    return partnership_dict(session, _get_visible(session, Partnership, partnership_id, visibility))
 
 
 def update_partnership(session: Session, partnership_id: int, patch: dict, *, expected_version: int | None,
@@ -415,8 +478,11 @@ def delete_partnership(session: Session, partnership_id: int, *, actor: str, exp
 
 def list_partnerships(session: Session, *, q: str | None = None, area_code: str | None = None,
                       organisation_id: int | None = None, is_example: bool | None = None,
-                      include_deleted: bool = False, limit: int = 50, offset: int = 0) -> Page:
+                      include_deleted: bool = False, limit: int = 50, offset: int = 0,
+                      visibility: Visibility | None = None) -> Page:
     stmt = select(Partnership).where(_active(Partnership, include_deleted))
+    if visibility is not None:
+        stmt = stmt.where(Partnership.id.in_(_visible_partnerships(visibility)))
     if q:
         stmt = stmt.where(func.lower(Partnership.name).contains(q.lower()))
     if area_code:
@@ -476,8 +542,8 @@ def create_goal(session: Session, data: GoalIn | dict, *, actor: str, context: d
     return out
 
 
-def get_goal(session: Session, goal_id: int) -> dict:
-    return goal_dict(_get(session, Goal, goal_id))
+def get_goal(session: Session, goal_id: int, *, visibility: Visibility | None = None) -> dict:
+    return goal_dict(_get_visible(session, Goal, goal_id, visibility))
 
 
 def update_goal(session: Session, goal_id: int, patch: dict, *, expected_version: int | None, actor: str,
@@ -507,8 +573,11 @@ def delete_goal(session: Session, goal_id: int, *, actor: str, expected_version:
 
 def list_goals(session: Session, *, partnership_id: int | None = None, kind: str | None = None,
                indicator: str | None = None, responsible_organisation_id: int | None = None,
-               include_deleted: bool = False, limit: int = 50, offset: int = 0) -> Page:
+               include_deleted: bool = False, limit: int = 50, offset: int = 0,
+               visibility: Visibility | None = None) -> Page:
     stmt = select(Goal).where(_active(Goal, include_deleted))
+    if visibility is not None:
+        stmt = stmt.where(Goal.partnership_id.in_(_visible_partnerships(visibility)))
     if partnership_id is not None:
         stmt = stmt.where(Goal.partnership_id == partnership_id)
     if kind:
@@ -525,9 +594,10 @@ def goal_spec(g: Goal) -> GoalSpec:
                     tuple((p["year"], p["value"]) for p in (g.trajectory_points or [])))
 
 
-def goal_progress(session: Session, goal_id: int, *, rule: StatusRule | None = None, level: float = 0.8) -> dict:
+def goal_progress(session: Session, goal_id: int, *, rule: StatusRule | None = None, level: float = 0.8,
+                  visibility: Visibility | None = None) -> dict:
     """Expected path, actual vs expected per approved measurement, status and forecast of one goal."""
-    g = _get(session, Goal, goal_id)
+    g = _get_visible(session, Goal, goal_id, visibility)
     rows = session.scalars(select(Measurement).where(
         Measurement.goal_id == g.id, Measurement.deleted_at.is_(None)).order_by(
         Measurement.period_end, Measurement.id)).all()
@@ -557,22 +627,24 @@ def _apply_measurement(m: Measurement, data: MeasurementIn) -> None:
 
 
 def create_measurement(session: Session, data: MeasurementIn | dict, *, actor: str, context: dict | None = None,
-                       state: MeasurementState = MeasurementState.draft) -> dict:
+                       state: MeasurementState = MeasurementState.draft,
+                       visibility: Visibility | None = None) -> dict:
     data = data if isinstance(data, MeasurementIn) else _validate(MeasurementIn, data)
-    if not _exists(session, Goal, data.goal_id):
+    goal = session.get(Goal, data.goal_id) if _exists(session, Goal, data.goal_id) else None
+    if goal is None or not is_visible(session, visibility, goal.partnership_id):
         raise ValidationFailed([_problem("goal_id", f"goal {data.goal_id} does not exist")], what="measurement")
     m = Measurement(state=MeasurementState(state).value, entered_by=actor, from_statistics=False)
     _apply_measurement(m, data)
     return _create(session, "measurement", m, actor, context, measurement_dict)
 
 
-def get_measurement(session: Session, measurement_id: int) -> dict:
-    return measurement_dict(_get(session, Measurement, measurement_id))
+def get_measurement(session: Session, measurement_id: int, *, visibility: Visibility | None = None) -> dict:
+    return measurement_dict(_get_visible(session, Measurement, measurement_id, visibility))
 
 
 def update_measurement(session: Session, measurement_id: int, patch: dict, *, expected_version: int | None,
-                       actor: str, context: dict | None = None) -> dict:
-    m = _get(session, Measurement, measurement_id)
+                       actor: str, context: dict | None = None, visibility: Visibility | None = None) -> dict:
+    m = _get_visible(session, Measurement, measurement_id, visibility)
     _check_version("measurement", m, expected_version)
     try:
         check_editable(m.state)
@@ -590,9 +662,9 @@ def update_measurement(session: Session, measurement_id: int, patch: dict, *, ex
 
 def decide_measurement(session: Session, measurement_id: int, action: str, *, actor: str,
                        reason: str | None = None, expected_version: int | None = None,
-                       context: dict | None = None) -> dict:
+                       context: dict | None = None, visibility: Visibility | None = None) -> dict:
     """Apply a workflow action (submit, withdraw, approve, reject, reopen)."""
-    m = _get(session, Measurement, measurement_id)
+    m = _get_visible(session, Measurement, measurement_id, visibility)
     _check_version("measurement", m, expected_version)
     try:
         step = transition(m.state, action, actor=actor, entered_by=m.entered_by, reason=reason)
@@ -619,8 +691,8 @@ def decide_measurement(session: Session, measurement_id: int, action: str, *, ac
 
 def attach_to_measurement(session: Session, measurement_id: int, *, filename: str, content_type: str | None,
                           data: bytes, actor: str, expected_version: int | None = None,
-                          context: dict | None = None) -> dict:
-    m = _get(session, Measurement, measurement_id)
+                          context: dict | None = None, visibility: Visibility | None = None) -> dict:
+    m = _get_visible(session, Measurement, measurement_id, visibility)
     _check_version("measurement", m, expected_version)
     if len(data) > MAX_ATTACHMENT:
         raise ValidationFailed([_problem("file", f"attachment is larger than {MAX_ATTACHMENT // 2**20} MB",
@@ -642,23 +714,27 @@ def attach_to_measurement(session: Session, measurement_id: int, *, filename: st
     return after
 
 
-def measurement_attachment(session: Session, measurement_id: int) -> tuple[str, str, bytes]:
-    m = _get(session, Measurement, measurement_id)
+def measurement_attachment(session: Session, measurement_id: int, *,
+                           visibility: Visibility | None = None) -> tuple[str, str, bytes]:
+    m = _get_visible(session, Measurement, measurement_id, visibility)
     if m.attachment_data is None:
         raise NotFound(f"measurement {measurement_id} has no attachment")
     return m.attachment_name or "attachment", m.attachment_type or "application/octet-stream", m.attachment_data
 
 
 def delete_measurement(session: Session, measurement_id: int, *, actor: str, expected_version: int | None = None,
-                       context: dict | None = None) -> None:
-    m = _get(session, Measurement, measurement_id)
+                       context: dict | None = None, visibility: Visibility | None = None) -> None:
+    m = _get_visible(session, Measurement, measurement_id, visibility)
     _soft_delete(session, "measurement", m, actor, context, measurement_dict, expected_version)
 
 
 def list_measurements(session: Session, *, goal_id: int | None = None, partnership_id: int | None = None,
                       state: str | None = None, source: str | None = None, period: str | None = None,
-                      include_deleted: bool = False, limit: int = 50, offset: int = 0) -> Page:
+                      include_deleted: bool = False, limit: int = 50, offset: int = 0,
+                      visibility: Visibility | None = None) -> Page:
     stmt = select(Measurement).where(_active(Measurement, include_deleted))
+    if visibility is not None:
+        stmt = stmt.where(Measurement.goal_id.in_(_visible_goals(visibility)))
     if goal_id is not None:
         stmt = stmt.where(Measurement.goal_id == goal_id)
     if partnership_id is not None:
@@ -743,8 +819,8 @@ def create_activity(session: Session, data: ActivityIn | dict, *, actor: str, co
     return after
 
 
-def get_activity(session: Session, activity_id: int) -> dict:
-    return activity_dict(session, _get(session, Activity, activity_id))
+def get_activity(session: Session, activity_id: int, *, visibility: Visibility | None = None) -> dict:
+    return activity_dict(session, _get_visible(session, Activity, activity_id, visibility))
 
 
 def update_activity(session: Session, activity_id: int, patch: dict, *, expected_version: int | None, actor: str,
@@ -763,8 +839,10 @@ def delete_activity(session: Session, activity_id: int, *, actor: str, expected_
 
 def list_activities(session: Session, *, partnership_id: int | None = None, organisation_id: int | None = None,
                     goal_id: int | None = None, status: str | None = None, include_deleted: bool = False,
-                    limit: int = 50, offset: int = 0) -> Page:
+                    limit: int = 50, offset: int = 0, visibility: Visibility | None = None) -> Page:
     stmt = select(Activity).where(_active(Activity, include_deleted))
+    if visibility is not None:
+        stmt = stmt.where(Activity.partnership_id.in_(_visible_partnerships(visibility)))
     if partnership_id is not None:
         stmt = stmt.where(Activity.partnership_id == partnership_id)
     if organisation_id is not None:
@@ -813,8 +891,8 @@ def create_contribution(session: Session, data: ContributionIn | dict, *, actor:
     return _create(session, "contribution", c, actor, context, contribution_dict)
 
 
-def get_contribution(session: Session, contribution_id: int) -> dict:
-    return contribution_dict(_get(session, Contribution, contribution_id))
+def get_contribution(session: Session, contribution_id: int, *, visibility: Visibility | None = None) -> dict:
+    return contribution_dict(_get_visible(session, Contribution, contribution_id, visibility))
 
 
 def update_contribution(session: Session, contribution_id: int, patch: dict, *, expected_version: int | None,
@@ -833,8 +911,10 @@ def delete_contribution(session: Session, contribution_id: int, *, actor: str, e
 def list_contributions(session: Session, *, partnership_id: int | None = None, organisation_id: int | None = None,
                        kind: str | None = None, activity_id: int | None = None, date_from: date | None = None,
                        date_to: date | None = None, include_deleted: bool = False, limit: int = 50,
-                       offset: int = 0) -> Page:
+                       offset: int = 0, visibility: Visibility | None = None) -> Page:
     stmt = select(Contribution).where(_active(Contribution, include_deleted))
+    if visibility is not None:
+        stmt = stmt.where(Contribution.partnership_id.in_(_visible_partnerships(visibility)))
     if partnership_id is not None:
         stmt = stmt.where(Contribution.partnership_id == partnership_id)
     if organisation_id is not None:
@@ -850,8 +930,10 @@ def list_contributions(session: Session, *, partnership_id: int | None = None, o
     return _paginate(session, stmt.order_by(Contribution.date, Contribution.id), limit, offset, contribution_dict)
 
 
-def contribution_summary(session: Session, partnership_id: int) -> list[dict]:
+def contribution_summary(session: Session, partnership_id: int, *,
+                         visibility: Visibility | None = None) -> list[dict]:
     """Totals per organisation and kind (amount in its unit, value in SEK)."""
+    _check_visible(session, visibility, partnership_id, "partnership", partnership_id)
     rows = session.execute(select(Contribution.organisation_id, Organisation.name, Contribution.kind,
                                   Contribution.unit, func.sum(Contribution.amount), func.sum(Contribution.value_sek),
                                   func.count()).join(Organisation, Organisation.id == Contribution.organisation_id)
@@ -865,9 +947,10 @@ def contribution_summary(session: Session, partnership_id: int) -> list[dict]:
 
 # ==== dashboard ==========================================================================================
 
-def partnership_dashboard(session: Session, partnership_id: int, *, rule: StatusRule | None = None) -> dict:
+def partnership_dashboard(session: Session, partnership_id: int, *, rule: StatusRule | None = None,
+                          visibility: Visibility | None = None) -> dict:
     """Everything a steering group's one-page status needs."""
-    p = _get(session, Partnership, partnership_id)
+    p = _get_visible(session, Partnership, partnership_id, visibility)
     goals = session.scalars(select(Goal).where(Goal.partnership_id == p.id, Goal.deleted_at.is_(None))
                             .order_by(Goal.id)).all()
     goal_rows = []
@@ -1294,10 +1377,12 @@ def compute_gap(session: Session, *, indicator: str, division: str | None = None
                 partnership_id: int | None = None, reference: str = "kommun", year: int | None = None,
                 denominator_indicator: str | None = None, label: str | None = None,
                 exclude_area: bool = False, as_of_year: int | None = None,
-                projection: gapcore.Projection | None = None) -> tuple[gapcore.GapResult, dict]:
+                projection: gapcore.Projection | None = None,
+                visibility: Visibility | None = None) -> tuple[gapcore.GapResult, dict]:
     """Gap to parity for an area set (codes + division, or a partnership's areas) against a reference."""
     area_notes: list[str] = []
     if partnership_id is not None:
+        _get_visible(session, Partnership, partnership_id, visibility)
         division_p, codes_p, name, area_notes = partnership_area_set(session, partnership_id)
         if not codes_p:
             raise ValueError(f"partnership {partnership_id} has no DeSO/RegSO areas")
@@ -1336,9 +1421,9 @@ def _upload_context(session: Session, partnership_id: int) -> excel.UploadContex
     )
 
 
-def export_workbook(session: Session, partnership_id: int) -> bytes:
+def export_workbook(session: Session, partnership_id: int, *, visibility: Visibility | None = None) -> bytes:
     """The partnership's goals, measurements and activities as an Excel workbook (see goals.excel)."""
-    p = partnership_dict(session, _get(session, Partnership, partnership_id))
+    p = partnership_dict(session, _get_visible(session, Partnership, partnership_id, visibility))
     orgs = {m["organisation_id"]: m["organisation_name"] for m in p["members"]}
     goals = list_goals(session, partnership_id=partnership_id, limit=100_000).items
     titles = {g["id"]: g["title"] for g in goals}

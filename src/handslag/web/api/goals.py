@@ -11,6 +11,9 @@ Conventions:
 * Who acts comes from :func:`handslag.web.deps.get_actor`. Permissions are checked by :func:`require`,
   which asks ``app.state.authorize(request, actor, permission)`` when the auth layer has installed it
   (and allows everything until then).
+* Visibility: a user whose role is in ``goals_repo.MEMBER_SCOPED_ROLES`` (``partner_contributor``) sees
+  only the partnerships where their organisation is a member, with their goals, measurements, activities
+  and contributions; anything else answers 404 (lists leave it out), also for their writes.
 """
 
 from __future__ import annotations
@@ -105,6 +108,17 @@ def parse_if_match(value: str | None, *, required: bool) -> int | None:
 IfMatch = Annotated[str | None, Header(alias="If-Match", description='The version you read, e.g. "3"')]
 
 
+def get_visibility(request: Request) -> repo.Visibility | None:
+    """What the logged-in user may see (None: everything; see ``goals_repo.visibility_for``)."""
+    user = getattr(request.state, "user", None)
+    if user is None:
+        return None
+    return repo.visibility_for(getattr(user, "role", None), getattr(user, "organisation_id", None))
+
+
+Seen = Annotated[repo.Visibility | None, Depends(get_visibility)]
+
+
 def _ctx(request: Request) -> dict:
     return {"via": "api", "request": f"{request.method} {request.url.path}"}
 
@@ -182,9 +196,9 @@ def list_partnerships(session: SessionDep, q: str | None = Query(None, descripti
                       area_code: str | None = Query(None, description="has this area"),
                       organisation_id: int | None = Query(None, description="has this member"),
                       is_example: bool | None = None, limit: Limit = 50, offset: Offset = 0,
-                      _: str = require("goals:read")):
+                      _: str = require("goals:read"), seen: Seen = None):
     return repo.list_partnerships(session, q=q, area_code=area_code, organisation_id=organisation_id,
-                                  is_example=is_example, limit=limit, offset=offset).as_dict()
+                                  is_example=is_example, limit=limit, offset=offset, visibility=seen).as_dict()
 
 
 @partnerships.post("", response_model=PartnershipOut, status_code=201, responses=WRITE_ERRORS)
@@ -194,8 +208,9 @@ def create_partnership(body: PartnershipIn, request: Request, response: Response
 
 
 @partnerships.get("/{partnership_id}", response_model=PartnershipOut, responses=NOT_FOUND)
-def get_partnership(partnership_id: int, response: Response, session: SessionDep, _: str = require("goals:read")):
-    return _etag(response, repo.get_partnership(session, partnership_id))
+def get_partnership(partnership_id: int, response: Response, session: SessionDep, _: str = require("goals:read"),
+                    seen: Seen = None):
+    return _etag(response, repo.get_partnership(session, partnership_id, visibility=seen))
 
 
 @partnerships.patch("/{partnership_id}", response_model=PartnershipOut, responses={**NOT_FOUND, **WRITE_ERRORS},
@@ -221,14 +236,14 @@ def delete_partnership(partnership_id: int, request: Request, session: SessionDe
                   summary="One-page status: goals with status and forecast, activities, contributions")
 def partnership_dashboard(partnership_id: int, session: SessionDep,
                           on_track: float = Query(0.10, ge=0, le=1), at_risk: float = Query(0.25, ge=0, le=1),
-                          _: str = require("goals:read")) -> dict[str, Any]:
-    return repo.partnership_dashboard(session, partnership_id, rule=_rule(on_track, at_risk))
+                          _: str = require("goals:read"), seen: Seen = None) -> dict[str, Any]:
+    return repo.partnership_dashboard(session, partnership_id, rule=_rule(on_track, at_risk), visibility=seen)
 
 
 @partnerships.get("/{partnership_id}/workbook", responses={**NOT_FOUND, 200: {"content": {XLSX: {}}}},
                   response_class=Response, summary="Download goals, measurements and activities as Excel")
-def download_workbook(partnership_id: int, session: SessionDep, _: str = require("goals:read")):
-    data = repo.export_workbook(session, partnership_id)
+def download_workbook(partnership_id: int, session: SessionDep, _: str = require("goals:read"), seen: Seen = None):
+    data = repo.export_workbook(session, partnership_id, visibility=seen)
     name = f"handslag_{partnership_id}_{date.today().isoformat()}.xlsx"
     return Response(data, media_type=XLSX, headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
@@ -260,10 +275,10 @@ def _rule(on_track: float, at_risk: float) -> StatusRule:
 @goals.get("", response_model=Page[GoalOut])
 def list_goals(session: SessionDep, partnership_id: int | None = None, kind: str | None = None,
                indicator: str | None = None, responsible_organisation_id: int | None = None,
-               limit: Limit = 50, offset: Offset = 0, _: str = require("goals:read")):
+               limit: Limit = 50, offset: Offset = 0, _: str = require("goals:read"), seen: Seen = None):
     return repo.list_goals(session, partnership_id=partnership_id, kind=kind, indicator=indicator,
                            responsible_organisation_id=responsible_organisation_id, limit=limit,
-                           offset=offset).as_dict()
+                           offset=offset, visibility=seen).as_dict()
 
 
 @goals.post("", response_model=GoalOut, status_code=201, responses=WRITE_ERRORS,
@@ -280,8 +295,9 @@ def refresh_all(session: SessionDep, indicator: list[str] | None = Query(None),
 
 
 @goals.get("/{goal_id}", response_model=GoalOut, responses=NOT_FOUND)
-def get_goal(goal_id: int, response: Response, session: SessionDep, _: str = require("goals:read")):
-    return _etag(response, repo.get_goal(session, goal_id))
+def get_goal(goal_id: int, response: Response, session: SessionDep, _: str = require("goals:read"),
+             seen: Seen = None):
+    return _etag(response, repo.get_goal(session, goal_id, visibility=seen))
 
 
 @goals.patch("/{goal_id}", response_model=GoalOut, responses={**NOT_FOUND, **WRITE_ERRORS})
@@ -307,8 +323,8 @@ def delete_goal(goal_id: int, request: Request, session: SessionDep, if_match: I
                        "goal is at most at risk. Forecast: OLS line with a prediction interval at `level`.")
 def goal_progress(goal_id: int, session: SessionDep, on_track: float = Query(0.10, ge=0, le=1),
                   at_risk: float = Query(0.25, ge=0, le=1), level: float = Query(0.8, gt=0, lt=1),
-                  _: str = require("goals:read")) -> dict[str, Any]:
-    return repo.goal_progress(session, goal_id, rule=_rule(on_track, at_risk), level=level)
+                  _: str = require("goals:read"), seen: Seen = None) -> dict[str, Any]:
+    return repo.goal_progress(session, goal_id, rule=_rule(on_track, at_risk), level=level, visibility=seen)
 
 
 @goals.post("/{goal_id}/refresh", responses=NOT_FOUND, summary="Fill this goal's actuals from the statistics")
@@ -325,46 +341,53 @@ measurements = APIRouter(prefix="/measurements", tags=["measurements"])
 @measurements.get("", response_model=Page[MeasurementOut])
 def list_measurements(session: SessionDep, goal_id: int | None = None, partnership_id: int | None = None,
                       state: str | None = None, source: str | None = None, period: str | None = None,
-                      limit: Limit = 50, offset: Offset = 0, _: str = require("goals:read")):
+                      limit: Limit = 50, offset: Offset = 0, _: str = require("goals:read"), seen: Seen = None):
     return repo.list_measurements(session, goal_id=goal_id, partnership_id=partnership_id, state=state,
-                                  source=source, period=period, limit=limit, offset=offset).as_dict()
+                                  source=source, period=period, limit=limit, offset=offset,
+                                  visibility=seen).as_dict()
 
 
 @measurements.post("", response_model=MeasurementOut, status_code=201, responses=WRITE_ERRORS,
                    description="Created as a draft; submit it, then someone else approves it.")
 def create_measurement(body: MeasurementIn, request: Request, response: Response, session: SessionDep,
-                       actor: str = require("measurements:enter")):
-    return _created(request, response, repo.create_measurement(session, body, actor=actor, context=_ctx(request)))
+                       actor: str = require("measurements:enter"), seen: Seen = None):
+    return _created(request, response, repo.create_measurement(session, body, actor=actor, context=_ctx(request),
+                                                               visibility=seen))
 
 
 @measurements.get("/{measurement_id}", response_model=MeasurementOut, responses=NOT_FOUND)
-def get_measurement(measurement_id: int, response: Response, session: SessionDep, _: str = require("goals:read")):
-    return _etag(response, repo.get_measurement(session, measurement_id))
+def get_measurement(measurement_id: int, response: Response, session: SessionDep, _: str = require("goals:read"),
+                    seen: Seen = None):
+    return _etag(response, repo.get_measurement(session, measurement_id, visibility=seen))
 
 
 @measurements.patch("/{measurement_id}", response_model=MeasurementOut, responses={**NOT_FOUND, **WRITE_ERRORS},
                     description="Only drafts and rejected measurements can change (a rejected one becomes a draft).")
 def update_measurement(measurement_id: int, body: MeasurementPatch, request: Request, response: Response,
-                       session: SessionDep, if_match: IfMatch = None, actor: str = require("measurements:enter")):
+                       session: SessionDep, if_match: IfMatch = None, actor: str = require("measurements:enter"),
+                       seen: Seen = None):
     version = parse_if_match(if_match, required=True)
     return _etag(response, repo.update_measurement(session, measurement_id, _patch_dict(body),
-                                                   expected_version=version, actor=actor, context=_ctx(request)))
+                                                   expected_version=version, actor=actor, context=_ctx(request),
+                                                   visibility=seen))
 
 
 @measurements.delete("/{measurement_id}", status_code=204, responses={**NOT_FOUND, **WRITE_ERRORS})
 def delete_measurement(measurement_id: int, request: Request, session: SessionDep, if_match: IfMatch = None,
-                       actor: str = require("measurements:enter")):
+                       actor: str = require("measurements:enter"), seen: Seen = None):
     repo.delete_measurement(session, measurement_id, actor=actor,
-                            expected_version=parse_if_match(if_match, required=False), context=_ctx(request))
+                            expected_version=parse_if_match(if_match, required=False), context=_ctx(request),
+                            visibility=seen)
     return Response(status_code=204)
 
 
 def _decide(action: str, permission: str):
     def endpoint(measurement_id: int, request: Request, response: Response, session: SessionDep,
-                 body: DecisionIn | None = None, if_match: IfMatch = None, actor: str = require(permission)):
+                 body: DecisionIn | None = None, if_match: IfMatch = None, actor: str = require(permission),
+                 seen: Seen = None):
         return _etag(response, repo.decide_measurement(
             session, measurement_id, action, actor=actor, reason=body.reason if body else None,
-            expected_version=parse_if_match(if_match, required=False), context=_ctx(request)))
+            expected_version=parse_if_match(if_match, required=False), context=_ctx(request), visibility=seen))
 
     endpoint.__name__ = f"{action}_measurement"
     return endpoint
@@ -386,16 +409,17 @@ for _action, _perm, _text in [
                   responses={**NOT_FOUND, **WRITE_ERRORS}, summary="Attach an evidence file (≤ 10 MB)")
 async def put_attachment(measurement_id: int, request: Request, response: Response, session: SessionDep,
                          file: UploadFile = File(...), if_match: IfMatch = None,
-                         actor: str = require("measurements:enter")):
+                         actor: str = require("measurements:enter"), seen: Seen = None):
     data = await file.read()
     return _etag(response, repo.attach_to_measurement(
         session, measurement_id, filename=file.filename or "attachment", content_type=file.content_type, data=data,
-        actor=actor, expected_version=parse_if_match(if_match, required=False), context=_ctx(request)))
+        actor=actor, expected_version=parse_if_match(if_match, required=False), context=_ctx(request),
+        visibility=seen))
 
 
 @measurements.get("/{measurement_id}/attachment", response_class=Response, responses=NOT_FOUND)
-def get_attachment(measurement_id: int, session: SessionDep, _: str = require("goals:read")):
-    name, media_type, data = repo.measurement_attachment(session, measurement_id)
+def get_attachment(measurement_id: int, session: SessionDep, _: str = require("goals:read"), seen: Seen = None):
+    name, media_type, data = repo.measurement_attachment(session, measurement_id, visibility=seen)
     safe = re.sub(r'["\\\r\n]', "_", name)
     return Response(data, media_type=media_type, headers={"Content-Disposition": f'attachment; filename="{safe}"'})
 
@@ -408,9 +432,10 @@ activities = APIRouter(prefix="/activities", tags=["activities"])
 @activities.get("", response_model=Page[ActivityOut], summary="The action plan")
 def list_activities(session: SessionDep, partnership_id: int | None = None, organisation_id: int | None = None,
                     goal_id: int | None = None, status: str | None = None, limit: Limit = 50,
-                    offset: Offset = 0, _: str = require("goals:read")):
+                    offset: Offset = 0, _: str = require("goals:read"), seen: Seen = None):
     return repo.list_activities(session, partnership_id=partnership_id, organisation_id=organisation_id,
-                                goal_id=goal_id, status=status, limit=limit, offset=offset).as_dict()
+                                goal_id=goal_id, status=status, limit=limit, offset=offset,
+                                visibility=seen).as_dict()
 
 
 @activities.post("", response_model=ActivityOut, status_code=201, responses=WRITE_ERRORS)
@@ -420,8 +445,9 @@ def create_activity(body: ActivityIn, request: Request, response: Response, sess
 
 
 @activities.get("/{activity_id}", response_model=ActivityOut, responses=NOT_FOUND)
-def get_activity(activity_id: int, response: Response, session: SessionDep, _: str = require("goals:read")):
-    return _etag(response, repo.get_activity(session, activity_id))
+def get_activity(activity_id: int, response: Response, session: SessionDep, _: str = require("goals:read"),
+                 seen: Seen = None):
+    return _etag(response, repo.get_activity(session, activity_id, visibility=seen))
 
 
 @activities.patch("/{activity_id}", response_model=ActivityOut, responses={**NOT_FOUND, **WRITE_ERRORS})
@@ -459,15 +485,16 @@ class ContributionTotal(BaseModel):
 def list_contributions(session: SessionDep, partnership_id: int | None = None, organisation_id: int | None = None,
                        kind: str | None = None, activity_id: int | None = None, date_from: date | None = None,
                        date_to: date | None = None, limit: Limit = 50, offset: Offset = 0,
-                       _: str = require("goals:read")):
+                       _: str = require("goals:read"), seen: Seen = None):
     return repo.list_contributions(session, partnership_id=partnership_id, organisation_id=organisation_id, kind=kind,
                                    activity_id=activity_id, date_from=date_from, date_to=date_to, limit=limit,
-                                   offset=offset).as_dict()
+                                   offset=offset, visibility=seen).as_dict()
 
 
 @contributions.get("/summary", response_model=list[ContributionTotal], summary="Totals per partner and kind")
-def contribution_summary(session: SessionDep, partnership_id: int, _: str = require("goals:read")):
-    repo.get_partnership(session, partnership_id)
+def contribution_summary(session: SessionDep, partnership_id: int, _: str = require("goals:read"),
+                         seen: Seen = None):
+    repo.get_partnership(session, partnership_id, visibility=seen)
     return repo.contribution_summary(session, partnership_id)
 
 
@@ -478,8 +505,9 @@ def create_contribution(body: ContributionIn, request: Request, response: Respon
 
 
 @contributions.get("/{contribution_id}", response_model=ContributionOut, responses=NOT_FOUND)
-def get_contribution(contribution_id: int, response: Response, session: SessionDep, _: str = require("goals:read")):
-    return _etag(response, repo.get_contribution(session, contribution_id))
+def get_contribution(contribution_id: int, response: Response, session: SessionDep, _: str = require("goals:read"),
+                     seen: Seen = None):
+    return _etag(response, repo.get_contribution(session, contribution_id, visibility=seen))
 
 
 @contributions.patch("/{contribution_id}", response_model=ContributionOut, responses={**NOT_FOUND, **WRITE_ERRORS})
@@ -562,7 +590,7 @@ def gap_to_parity(session: SessionDep, indicator: str = Query(..., examples=["em
                   project_to: int | None = Query(None, description="year of the population projection"),
                   growth: float | None = Query(None, description="annual growth of the denominator, %"),
                   projected_denominator: float | None = None, as_of_year: int | None = None,
-                  _: str = require("goals:read")):
+                  _: str = require("goals:read"), seen: Seen = None):
     codes = [c.strip() for c in (areas or "").split(",") if c.strip()] or None
     if partnership_id is None and not (codes and division):
         raise HTTPException(422, "give partnership_id, or areas with division")
@@ -575,7 +603,8 @@ def gap_to_parity(session: SessionDep, indicator: str = Query(..., examples=["em
     result, details = repo.compute_gap(session, indicator=indicator, division=division, codes=codes,
                                        partnership_id=partnership_id, reference=reference, year=year,
                                        denominator_indicator=denominator_indicator, label=label,
-                                       exclude_area=exclude_area, as_of_year=as_of_year, projection=projection)
+                                       exclude_area=exclude_area, as_of_year=as_of_year, projection=projection,
+                                       visibility=seen)
     return {**result.as_dict(), "areas": details["areas"]}
 
 
