@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import shapely
 from sqlalchemy import func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, defer
 
 from handslag.errors import NotFound
 
@@ -62,9 +62,16 @@ def list_areas(session: Session, *, kommun: str | None = None, level: str | None
 DIVISION_PREFERENCE = ["DeSO2025", "RegSO2025", "DeSO2018", "RegSO2020", "kommun", "lan", "riket"]
 
 
-def get_area(session: Session, code: str, division: str | None = None) -> Area:
-    """The area with ``code`` (in ``division`` if given; else the newest division that has it)."""
+_NO_GEOMETRY = (defer(Area.geometry_wgs84, raiseload=True), defer(Area.geometry_sweref, raiseload=True))
+
+
+def get_area(session: Session, code: str, division: str | None = None, *, with_geometry: bool = True) -> Area:
+    """The area with ``code`` (in ``division`` if given; else the newest division that has it).
+
+    ``with_geometry=False`` leaves the two WKB columns unloaded (most pages never draw them)."""
     stmt = select(Area).where(Area.code == code)
+    if not with_geometry:
+        stmt = stmt.options(*_NO_GEOMETRY)
     if division:
         stmt = stmt.where(Area.division == division)
     found = list(session.scalars(stmt))
@@ -75,8 +82,9 @@ def get_area(session: Session, code: str, division: str | None = None) -> Area:
 
 
 def children(session: Session, code: str, division: str) -> list[Area]:
-    return list(session.scalars(select(Area).where(Area.parent_code == code, Area.parent_division == division)
-                                .order_by(Area.code)))
+    """Areas whose parent is (code, division), without their geometries."""
+    return list(session.scalars(select(Area).options(*_NO_GEOMETRY).where(
+        Area.parent_code == code, Area.parent_division == division).order_by(Area.code)))
 
 
 def area_geometries(session: Session, *, kommun: str | None = None, level: str | None = None,

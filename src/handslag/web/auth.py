@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 from fastapi import FastAPI, HTTPException, Request
 from itsdangerous import BadSignature, URLSafeTimedSerializer
+from starlette.concurrency import run_in_threadpool
 from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
 from starlette.responses import Response
 
@@ -162,7 +163,8 @@ class SessionMiddleware(BaseHTTPMiddleware):
         request.state.user = None
         uid = data.get("uid")
         if isinstance(uid, int):
-            request.state.user = _load_user(request, uid)
+            # blocking DB work off the event loop (holding the loop here starved the connection pool)
+            request.state.user = await run_in_threadpool(_load_user, request, uid)
             if request.state.user is None:
                 data.clear()
         response = await call_next(request)

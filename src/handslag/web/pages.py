@@ -188,14 +188,14 @@ def area_profile(request: Request, code: str, division: str | None = Query(None,
         return not_found(request, f"Det finns inget område med koden {_clean(code, 32)!r}.")
     with _db(request).session() as session:
         try:
-            area = areas_repo.get_area(session, code, division)
+            area = areas_repo.get_area(session, code, division, with_geometry=False)
         except NotFound:
             return not_found(request, f"Det finns inget område med koden {code[:32]!r}"
                                       + (f" i indelningen {division}." if division else "."))
         parent = None
         if area.parent_code:
             try:
-                parent = areas_repo.get_area(session, area.parent_code, area.parent_division)
+                parent = areas_repo.get_area(session, area.parent_code, area.parent_division, with_geometry=False)
             except NotFound:
                 parent = None
         kommun = session.scalar(select(Area).where(Area.code == area.kommun_code, Area.level == "kommun")) \

@@ -29,6 +29,7 @@ class Area(Base):
     __table_args__ = (
         UniqueConstraint("code", "division"),
         Index("ix_areas_kommun_level", "kommun_code", "level", "division"),
+        Index("ix_areas_parent", "parent_code", "parent_division"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
