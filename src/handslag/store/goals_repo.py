@@ -13,9 +13,10 @@ assembles rates and denominators for :func:`handslag.goals.gap.gap_to_parity`.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import math
-from collections import defaultdict
+from collections import OrderedDict, defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date
@@ -47,10 +48,11 @@ from handslag.goals.workflow import WorkflowError, check_editable, transition
 
 from .audit import jsonable, record
 from .models.base import utcnow
-from .models.core import Area, Observation, PoliceArea, PoliceAreaOverlap
+from .models.core import Area, ImportLog, Observation, PoliceArea, PoliceAreaOverlap
 from .models.goals import (
     Activity,
     ActivityGoal,
+    AuditEntry,
     Contribution,
     Goal,
     Measurement,
@@ -947,9 +949,37 @@ def contribution_summary(session: Session, partnership_id: int, *,
 
 # ==== dashboard ==========================================================================================
 
+_DASHBOARD_CACHE: OrderedDict[tuple, dict] = OrderedDict()
+_DASHBOARD_CACHE_SIZE = 256
+
+
+def _data_stamp(session: Session) -> tuple:
+    """Changes whenever goal data or statistics change: every goal write adds an audit entry in the same
+    transaction, and every import adds an import-log row."""
+    return (session.scalar(select(func.max(AuditEntry.id))), session.scalar(select(func.max(ImportLog.id))))
+
+
 def partnership_dashboard(session: Session, partnership_id: int, *, rule: StatusRule | None = None,
                           visibility: Visibility | None = None) -> dict:
-    """Everything a steering group's one-page status needs."""
+    """Everything a steering group's one-page status needs.
+
+    Cached per partnership, rule, reader and data stamp (and day: the expected trajectory moves with
+    the date); measured under load, the dashboard spent most of its time in the per-goal queries."""
+    _get_visible(session, Partnership, partnership_id, visibility)  # 404 before anything is served
+    key = (partnership_id, repr(rule), repr(visibility), _data_stamp(session), date.today())
+    hit = _DASHBOARD_CACHE.get(key)
+    if hit is not None:
+        _DASHBOARD_CACHE.move_to_end(key)
+        return copy.deepcopy(hit)
+    result = _partnership_dashboard(session, partnership_id, rule=rule, visibility=visibility)
+    _DASHBOARD_CACHE[key] = copy.deepcopy(result)
+    while len(_DASHBOARD_CACHE) > _DASHBOARD_CACHE_SIZE:
+        _DASHBOARD_CACHE.popitem(last=False)
+    return result
+
+
+def _partnership_dashboard(session: Session, partnership_id: int, *, rule: StatusRule | None = None,
+                           visibility: Visibility | None = None) -> dict:
     p = _get_visible(session, Partnership, partnership_id, visibility)
     goals = session.scalars(select(Goal).where(Goal.partnership_id == p.id, Goal.deleted_at.is_(None))
                             .order_by(Goal.id)).all()
