@@ -308,3 +308,21 @@ def test_segregation_adds_income_gini_and_share_in_types_1_2(loaded_db):
     assert row["gini"] == pytest.approx(gini, abs=1e-12)
     assert res.attrs["gini_of"] == "mean_wage_income" and res.attrs["types_from"] == "area_type"
     assert 0.2 < share < 0.25  # 35 of Göteborg's 147 RegSO (14 + 21) were types 1–2 in 2023
+
+
+def test_computed_types_carry_distance_to_thresholds(db):
+    """0114R902 has SEI 20 = μ (type 3). Up to type 2 needs SEI 30 = μ + σ: 10 points = 10 × 3 / 100 × 1,000
+    = 300 more residents with low economic standard (denominators fixed); down to type 4 needs SEI < 20:
+    one person fewer."""
+    _insert_components(db)
+    with db.session() as session:
+        upsert_observations(session, pd.DataFrame([{
+            "area_code": "0114R902", "division": "RegSO2020", "indicator": V1_ID, "year": 2023, "value": 20.0,
+            "numerator": 200.0, "denominator": 1000.0, "unit": "percent", "source": "test"}]))
+        types = an.area_types_for(session, "0114", 2023, source="computed")
+    payload = an.area_types_payload(types)
+    mid = next(a for a in payload["areas"] if a["code"] == "0114R902")
+    assert mid["type"] == 3
+    assert mid["distance"]["points_up"] == pytest.approx(10.0)
+    assert mid["distance"]["persons_up_v1"] == 300
+    assert mid["distance"]["persons_down_v1"] == 1

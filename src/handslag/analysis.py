@@ -28,6 +28,7 @@ from handslag.classify import (
     area_types,
     confusion_matrix,
     deso_components,
+    distance_to_thresholds,
 )
 from handslag.classify import transition_matrix as _transition_matrix
 from handslag.errors import HandslagError, NotFound
@@ -157,7 +158,11 @@ def _computed_types(session: Session, kommun: str, year: int, level: str) -> tup
     allobs = allobs.sort_values(["area_code", "indicator", "source"]).drop_duplicates(["area_code", "indicator"])
     comp = deso_components(allobs, area="area_code", substitute=substitute)
     typed = area_types(comp, sei="sei", year="year")
-    comp = pd.concat([comp, typed[["z", "type"]]], axis=1)
+    dens = {c: f"{c}_den" for c in ("v1", "v2", "v3") if f"{c}_den" in comp.columns and comp[f"{c}_den"].notna().any()}
+    nums = {c: f"{c}_num" for c in dens if f"{c}_num" in comp.columns}
+    dist = distance_to_thresholds(comp, "sei", "year", denominators=dens or None, numerators=nums or None)
+    dist_cols = [c for c in dist.columns if c.startswith(("points_", "persons_", "cut_"))]
+    comp = pd.concat([comp, typed[["z", "type"]], dist[dist_cols]], axis=1)
     names = allobs.drop_duplicates("area_code").set_index("area_code")
     comp["name"] = comp["area_code"].map(names["name"])
     comp["kommun_code"] = comp["area_code"].map(names["kommun_code"])
@@ -171,6 +176,8 @@ def _computed_types(session: Session, kommun: str, year: int, level: str) -> tup
                         "source": COMPUTED_SOURCE, "sei": mine["sei"].to_numpy(), "z": mine["z"].to_numpy(),
                         "v1": mine["v1"].to_numpy(), "v2": mine["v2"].to_numpy(), "v3": mine["v3"].to_numpy(),
                         "substituted": mine["substituted"].to_numpy()})
+    for col in dist_cols:  # distance to the neighbouring cut values, in index points and in persons
+        out[col] = mine[col].to_numpy()
     sd = typed["sd"].dropna()
     agreement_info = _agreement_with_official(session, out, kommun, year, level, division)
     attrs = {"division": division, "agreement": agreement_info,
@@ -213,6 +220,8 @@ def area_types_payload(types: pd.DataFrame) -> dict[str, Any]:
             item["sei"] = None if pd.isna(row["sei"]) else float(row["sei"])
             item["z"] = None if pd.isna(row["z"]) else float(row["z"])
             item["substituted"] = None if pd.isna(row["substituted"]) else str(row["substituted"])
+            item["distance"] = {k: (None if pd.isna(v) else (int(v) if k.startswith("persons_") else float(v)))
+                                for k, v in row.items() if k.startswith(("points_", "persons_", "cut_"))}
         areas.append(item)
     out: dict[str, Any] = {"kommun": a.get("kommun"), "year": a.get("year"), "source": a.get("source"),
                            "level": a.get("level"), "division": a.get("division"),
