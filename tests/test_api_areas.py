@@ -118,3 +118,17 @@ def test_search_with_control_characters_is_not_a_500(loaded_client):
     assert r.status_code == 200
     r = loaded_client.get("/api/v1/areas", params={"q": "Bergsjön", "level": "regso"})
     assert {i["code"] for i in r.json()["items"]} >= {"1480R012", "1480R013"}
+
+
+def test_police_list_exports(loaded_client):
+    import io
+
+    import pandas as pd
+
+    csv = loaded_client.get("/api/v1/police-list", params={"edition": 2023, "kommun": "1480", "format": "csv"})
+    assert csv.status_code == 200 and csv.headers["content-type"].startswith("text/csv")
+    frame = pd.read_csv(io.BytesIO(csv.content), encoding="utf-8-sig")
+    assert dict(zip(frame["name"], frame["level"], strict=True))["Biskopsgården"] == "risk" and len(frame) == 8
+    xlsx = loaded_client.get("/api/v1/police-list/timeline", params={"name": "Bergsjön", "format": "xlsx"})
+    sheet = pd.read_excel(io.BytesIO(xlsx.content))
+    assert sheet.loc[0, "2015"] == "sarskilt_utsatt" and sheet.loc[0, "2025"] == "sarskilt_utsatt"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import pandas as pd
@@ -42,3 +43,15 @@ def export_frame(frame: pd.DataFrame, path: str | Path, *, sheet_name: str = "re
     else:
         out.to_parquet(path, index=False)
     return path
+
+
+def frame_to_bytes(frame: pd.DataFrame, fmt: str, *, sheet_name: str = "resultat") -> tuple[bytes, str]:
+    """Serialise a result table to CSV or Excel bytes; returns (content, media type)."""
+    if fmt == "csv":
+        return frame.to_csv(index=False).encode("utf-8-sig"), "text/csv; charset=utf-8"
+    if fmt == "xlsx":
+        buffer = io.BytesIO()
+        with pd.ExcelWriter(buffer, engine="openpyxl") as writer:
+            frame.to_excel(writer, index=False, sheet_name=sheet_name[:31])
+        return buffer.getvalue(), "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    raise ValueError(f"unknown export format {fmt!r}; use csv or xlsx")

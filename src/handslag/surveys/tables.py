@@ -19,6 +19,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 
 from handslag.errors import Problem, ValidationFailed
+from handslag.reports.export import frame_to_bytes  # noqa: F401  (re-exported)
 
 EXCEL_SUFFIXES = (".xlsx", ".xlsm", ".xls")
 _DICT = pa.dictionary(pa.int32(), pa.string())
@@ -217,18 +218,6 @@ def write_table(frame: pd.DataFrame, path: str | Path, *, sheet_name: str = "res
     else:
         raise ValueError(f"cannot write {path.name}: use .csv or .xlsx")
     return path
-
-
-def frame_to_bytes(frame: pd.DataFrame, fmt: str, *, sheet_name: str = "resultat") -> tuple[bytes, str]:
-    """Serialise a result table to CSV or Excel bytes; returns (content, media type)."""
-    if fmt == "csv":
-        return frame.to_csv(index=False).encode("utf-8-sig"), "text/csv; charset=utf-8"
-    if fmt == "xlsx":
-        buffer = io.BytesIO()
-        with pd.ExcelWriter(buffer, engine="openpyxl") as writer:
-            frame.to_excel(writer, index=False, sheet_name=sheet_name[:31])
-        return buffer.getvalue(), "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-    raise ValueError(f"unknown export format {fmt!r}; use csv or xlsx")
 
 
 def frames_to_xlsx(sheets: dict[str, pd.DataFrame]) -> bytes:

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import json
 
+import pandas as pd
 import shapely
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query, Request, Response
 from sqlalchemy.orm import Session
 
 from handslag.areas.codes import DIVISIONS
 from handslag.indicators.catalogue import catalogue
 from handslag.indicators.suppression import should_suppress
+from handslag.reports.export import frame_to_bytes
 from handslag.sources.police import LEVEL_LABELS_SV
 from handslag.store import areas_repo, observations_repo, police_repo
 from handslag.store.imports_repo import recent_imports
@@ -98,7 +100,8 @@ def _police_item(p) -> dict:
 @router.get("/police-list", summary="The Police's list of vulnerable areas, one edition")
 def police_list(edition: int | None = Query(None, ge=2015, le=2100), kommun: str | None = Query(None),
                 geometry: bool = Query(False, description="Include polygons (GeoJSON, WGS84)"),
-                session: Session = Depends(get_session)) -> dict:
+                format: str = Query("json", pattern="^(json|csv|xlsx)$", description="json, csv or xlsx"),
+                session: Session = Depends(get_session)):
     eds = police_repo.editions(session)
     if edition is None:
         if not eds:
@@ -115,12 +118,22 @@ def police_list(edition: int | None = Query(None, ge=2015, le=2100), kommun: str
             item["geometry"] = json.loads(shapely.to_geojson(shapely.from_wkb(p.geometry_wgs84)))
         areas.append(item)
     counts = {lvl: sum(1 for a in areas if a["level"] == lvl) for lvl in ("utsatt", "risk", "sarskilt_utsatt")}
+    if format != "json":
+        frame = pd.DataFrame([{k: a[k] for k in ("edition", "name", "level", "level_label", "municipality", "kommun",
+                                                 "has_polygon", "geometry_source", "source")} for a in areas])
+        return _file(frame, format, f"polisens-lista-{edition}")
     return {"edition": edition, "editions": eds, "counts": counts, "areas": areas}
+
+
+def _file(frame: pd.DataFrame, fmt: str, stem: str) -> Response:
+    content, media = frame_to_bytes(frame, fmt)
+    return Response(content, media_type=media, headers={"Content-Disposition": f'attachment; filename="{stem}.{fmt}"'})
 
 
 @router.get("/police-list/timeline", summary="An area's level in every edition, with events")
 def police_timeline(name: str = Query(..., min_length=2, max_length=100),
-                    session: Session = Depends(get_session)) -> dict:
+                    format: str = Query("json", pattern="^(json|csv|xlsx)$"),
+                    session: Session = Depends(get_session)):
     rows = police_repo.timeline(session, name)
     eds = police_repo.editions(session)
     groups: dict = {}
@@ -144,6 +157,10 @@ def police_timeline(name: str = Query(..., min_length=2, max_length=100),
         latest = items[-1]
         areas.append({"panel_id": latest.panel_id, "name": latest.panel_name or latest.name,
                       "municipality": latest.municipality, "editions": editions_out, "events": events})
+    if format != "json":
+        frame = pd.DataFrame([{"name": a["name"], "municipality": a["municipality"],
+                               **{str(e["edition"]): e["level"] for e in a["editions"]}} for a in areas])
+        return _file(frame, format, "polisens-lista-tidslinje")
     return {"query": name, "areas": areas}
 
 
