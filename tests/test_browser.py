@@ -154,3 +154,21 @@ def test_login(page, server):
     page.screenshot(path=str(ARTIFACTS / "05-inloggad.png"))
     page.click("header button.link")  # logga ut
     page.wait_for_selector('a[href="/logga-in"]')
+
+
+@pytest.mark.parametrize("width", [390, 768, 1280])
+def test_public_pages_fit_the_screen(browser, server, width):
+    """From a phone to a laptop: no page is wider than the window (wide tables scroll in their own box)."""
+    context = browser.new_context(viewport={"width": width, "height": 900}, locale="sv-SE")
+    pg = context.new_page()
+    pg.route(re.compile(r"^(?!http://127\.0\.0\.1:).*"), lambda route: route.abort())
+    try:
+        for path in ("/", "/kommun/1480", "/kommun/1480/karta", "/omrade/1480C3390", "/polisens-lista",
+                     "/logga-in"):
+            pg.goto(server + path)
+            assert pg.evaluate("document.documentElement.scrollWidth") <= width, path
+        if width == 390:
+            pg.goto(server + "/omrade/1480C3390")
+            pg.screenshot(path=str(ARTIFACTS / "06-omrade-mobil.png"), full_page=True)
+    finally:
+        context.close()
