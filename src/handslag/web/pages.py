@@ -25,11 +25,12 @@ from handslag.sources.police import LEVEL_LABELS_SV
 from handslag.store import accounts_repo, areas_repo, observations_repo, police_repo
 from handslag.store.models import Area, AreaLink
 
-from . import auth
+from . import auth, i18n
 from .api.maps import TYPE_DIVISION, available_indicators, map_divisions
 
 HERE = Path(__file__).parent
 templates = Jinja2Templates(directory=str(HERE / "templates"))
+i18n.install_jinja(templates.env)
 router = APIRouter(include_in_schema=False)
 
 LEVEL_SV = {"deso": "DeSO", "regso": "RegSO", "kommun": "Kommun", "lan": "Län", "riket": "Riket"}
@@ -53,9 +54,12 @@ templates.env.globals.update(LEVEL_SV=LEVEL_SV, TYPE_LABELS=TYPE_LABELS, POLICE_
 
 
 def render(request: Request, name: str, context: dict | None = None, status_code: int = 200) -> HTMLResponse:
-    ctx = {"user": getattr(request.state, "user", None), "csrf_token": auth.csrf_token(request)}
+    lang = i18n.request_language(request)
+    ctx = {"user": getattr(request.state, "user", None), "csrf_token": auth.csrf_token(request), "lang": lang,
+           "languages": i18n.LANGUAGES, "lang_urls": i18n.language_urls(request)}
     ctx.update(context or {})
-    return templates.TemplateResponse(request, name, ctx, status_code=status_code)
+    with i18n.rendering(lang):
+        return templates.TemplateResponse(request, name, ctx, status_code=status_code)
 
 
 def not_found(request: Request, message: str) -> HTMLResponse:
@@ -214,7 +218,12 @@ def area_profile(request: Request, code: str, division: str | None = Query(None,
         police_rows, editions, police_via = _police_status(session, area)
         area_type = _area_type(session, area)
         children = areas_repo.children(session, area.code, area.division)
-    return render(request, "area.html", {
+        from .api.surveys import configured_min_group
+        from .pages_area_extra import area_extras
+
+        extras = area_extras(session, area, getattr(request.state, "user", None),
+                             min_group_size=configured_min_group(request))
+    return render(request, "area.html", {**extras,
         "area": area, "parent": parent, "kommun": kommun, "indicators": indicators, "police_rows": police_rows,
         "editions": editions, "police_via": police_via, "area_type": area_type, "children": children,
         "type_division": TYPE_DIVISION})
@@ -297,6 +306,8 @@ def install(app: FastAPI) -> None:
 
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
     auth.install(app)
+    app.add_middleware(i18n.LanguageMiddleware)
+    i18n.translations("en")  # read the English catalogue at start-up
     app.include_router(router)
     for info in sorted(pkgutil.iter_modules([str(HERE)]), key=lambda i: i.name):
         if info.name.startswith("pages_"):
