@@ -171,3 +171,24 @@ def test_map_area_types_follow_the_requested_year(loaded_client):
     assert bergsjon({"year": 2022}) == (2022, 1)  # Bergsjön sydöstra: type 1 in 2022 …
     assert bergsjon({}) == (2023, 2)  # … and type 2 in 2023 (the newest)
     assert bergsjon({"year": 1999}) == (2023, 2)  # a year without types falls back to the newest
+
+
+def test_area_page_cache_follows_new_imports(client, db, tmp_path):
+    """The area profile is cached per data stamp: a new import shows at once."""
+    import pandas as pd
+
+    from handslag.ingest import import_observations
+    from handslag.store import areas_repo
+
+    with db.session() as s:
+        areas_repo.upsert_areas(s, pd.DataFrame({"code": ["1480R012"], "division": ["RegSO2020"], "level": ["regso"],
+                                                 "name": ["Bergsjön sydöstra"], "kommun_code": ["1480"]}))
+    first = tmp_path / "a.csv"
+    first.write_text("area_code,indicator,year,value\n1480R012,population,2023,4321\n")
+    import_observations(db, first)
+    assert "4\u00a0321" in client.get("/omrade/1480R012").text
+    second = tmp_path / "b.csv"
+    second.write_text("area_code,indicator,year,value,source\n1480R012,population,2023,4999,file a.csv\n")
+    import_observations(db, second)
+    page = client.get("/omrade/1480R012").text
+    assert "4\u00a0999" in page and "4\u00a0321" not in page

@@ -36,6 +36,7 @@ from handslag.operations import (
 from handslag.operations.work_orders import normalise_category
 from handslag.surveys.tables import read_table
 
+from .audit import record as audit_record
 from .db import Database
 from .models import Area, ImportLog
 from .models.operations import (
@@ -203,6 +204,8 @@ def set_sla(session: Session, category: str, hours: float, *, name_sv: str | Non
         if name_sv:
             row.name_sv = name_sv
     session.flush()
+    audit_record(session, actor="system", action="set_sla", entity="operations_category", entity_id=row.code,
+                 after={"sla_hours": row.sla_hours})
     return {"category": row.code, "name_sv": row.name_sv, "sla_hours": row.sla_hours}
 
 
@@ -359,6 +362,7 @@ def save_kpi(session: Session, definition: KpiDefinition, *, active: bool = True
     row.description = definition.description or None
     row.active = active
     session.flush()
+    audit_record(session, actor="system", action="save_kpi", entity="operational_kpi", entity_id=definition.code)
     return row
 
 
@@ -442,6 +446,8 @@ def record_kpi_value(session: Session, code: str, *, area_code: str, period: str
     row.value, row.numerator, row.denominator, row.note = float(value), numerator, denominator, note
     row.entered_by, row.source = user, "manual"
     session.flush()
+    audit_record(session, actor="system", action="record_kpi_value", entity="operational_kpi", entity_id=code,
+                 after={"area_code": info.code, "period": norm, "value": row.value})
     return {"kpi": code, "area_code": info.code, "division": info.division, "period": norm, "value": row.value}
 
 
@@ -461,6 +467,8 @@ def link_kpi_to_goal(session: Session, code: str, goal_id: int, *, area_code: st
     elif note:
         row.note = note
     session.flush()
+    audit_record(session, actor="system", action="link_goal", entity="operational_kpi", entity_id=code,
+                 after={"goal_id": goal_id, "area_code": area_code})
     return {"kpi": code, "goal_id": row.goal_id, "area_code": row.area_code, "division": row.division,
             "note": row.note}
 

@@ -48,6 +48,7 @@ from handslag.surveys import (
 from handslag.surveys.readers import detect_format
 
 from . import imports_repo
+from .audit import record as audit_record
 from .db import Database
 from .models import Area, ImportLog
 from .models.surveys import (
@@ -251,6 +252,8 @@ def save_instrument(session: Session, instrument: Instrument, *, user: str | Non
             positive_codes=_join(q.positive) if q.positive is not None else None,
             dont_know_codes=_join(q.dont_know), labels={str(k): v for k, v in q.labels.items()} or None))
     session.flush()
+    audit_record(session, actor=user or "system", action="save_instrument", entity="survey_instrument",
+                 entity_id=row.id)
     return row
 
 
@@ -338,6 +341,7 @@ def create_wave(session: Session, *, instrument: str | int, name: str, fielded_o
             session.add(SurveyWaveArea(wave_id=wave.id, area_code=code, division=info.division,
                                        sample_size=None if size is None else int(size), respondents=0))
         session.flush()
+    audit_record(session, actor="system", action="create_wave", entity="survey_wave", entity_id=wave.id)
     return wave
 
 
@@ -388,6 +392,7 @@ def delete_wave(session: Session, ref: str | int) -> None:
     session.execute(delete(SurveyAnswer).where(SurveyAnswer.respondent_id.in_(resp_ids)))
     for model in (SurveyRespondent, SurveyAggregate, SurveyWaveArea):
         session.execute(delete(model).where(model.wave_id == wave.id))
+    audit_record(session, actor="system", action="delete_wave", entity="survey_wave", entity_id=wave.id)
     session.delete(wave)
     session.flush()
 

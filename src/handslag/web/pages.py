@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import re
+from collections import OrderedDict
 from datetime import datetime
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -185,48 +186,82 @@ def _area_type(session, area: Area) -> dict:
             "link_method": method}
 
 
+_AREA_CACHE: OrderedDict[tuple, dict] = OrderedDict()
+_AREA_CACHE_SIZE = 512
+
+
+def _cached(key: tuple, build):
+    """A small in-process LRU for page contexts; keys carry a data stamp, so entries never go stale."""
+    hit = _AREA_CACHE.get(key)
+    if hit is not None:
+        _AREA_CACHE.move_to_end(key)
+        return hit
+    value = build()
+    _AREA_CACHE[key] = value
+    while len(_AREA_CACHE) > _AREA_CACHE_SIZE:
+        _AREA_CACHE.popitem(last=False)
+    return value
+
+
+def _data_stamp(session) -> tuple:
+    """Changes with every import (statistics, surveys, operations) and every audited change (goals, admin)."""
+    from handslag.store.models import ImportLog
+    from handslag.store.models.goals import AuditEntry
+
+    return (session.scalar(select(func.max(ImportLog.id))), session.scalar(select(func.max(AuditEntry.id))))
+
+
+def _area_context(session, area: Area, min_count: int) -> dict:
+    """The public part of the area profile: statistics with provenance, Police-list status, area type."""
+    parent = None
+    if area.parent_code:
+        try:
+            parent = areas_repo.get_area(session, area.parent_code, area.parent_division, with_geometry=False)
+        except NotFound:
+            parent = None
+    kommun = session.scalar(select(Area).options(*areas_repo._NO_GEOMETRY).where(
+        Area.code == area.kommun_code, Area.level == "kommun")) if area.kommun_code else None
+    cat = catalogue()
+    series: dict[str, list[dict]] = {}
+    for o in observations_repo.observations_for_area(session, area.code, area.division):
+        hidden = o.suppressed or should_suppress(unit=o.unit, value=o.value, numerator=o.numerator,
+                                                 denominator=o.denominator, min_count=min_count)
+        series.setdefault(o.indicator, []).append({
+            "year": o.year, "value": None if hidden else o.value, "unit": o.unit, "source": o.source,
+            "division": o.division, "suppressed": hidden, "estimated": o.estimated})
+    indicators = [{"id": ind, "name": cat.at[ind, "name_sv"] if ind in cat.index else ind,
+                   "latest": rows[-1], "history": rows} for ind, rows in sorted(series.items())
+                  if ind != "area_type"]
+    police_rows, editions, police_via = _police_status(session, area)
+    return {"area": area, "parent": parent, "kommun": kommun, "indicators": indicators, "police_rows": police_rows,
+            "editions": editions, "police_via": police_via, "area_type": _area_type(session, area),
+            "children": areas_repo.children(session, area.code, area.division), "type_division": TYPE_DIVISION}
+
+
 @router.get("/omrade/{code}", response_class=HTMLResponse)
 def area_profile(request: Request, code: str, division: str | None = Query(None, max_length=16)) -> HTMLResponse:
     min_count = request.app.state.settings.suppress_below
     if not CODE_RE.match(code) or (division is not None and not CODE_RE.match(division)):
         return not_found(request, f"Det finns inget område med koden {_clean(code, 32)!r}.")
+    from .api.surveys import configured_min_group
+    from .pages_area_extra import area_extras
+
+    user = getattr(request.state, "user", None)
     with _db(request).session() as session:
         try:
             area = areas_repo.get_area(session, code, division, with_geometry=False)
         except NotFound:
             return not_found(request, f"Det finns inget område med koden {code[:32]!r}"
                                       + (f" i indelningen {division}." if division else "."))
-        parent = None
-        if area.parent_code:
-            try:
-                parent = areas_repo.get_area(session, area.parent_code, area.parent_division, with_geometry=False)
-            except NotFound:
-                parent = None
-        kommun = session.scalar(select(Area).where(Area.code == area.kommun_code, Area.level == "kommun")) \
-            if area.kommun_code else None
-        cat = catalogue()
-        series: dict[str, list[dict]] = {}
-        for o in observations_repo.observations_for_area(session, area.code, area.division):
-            hidden = o.suppressed or should_suppress(unit=o.unit, value=o.value, numerator=o.numerator,
-                                                     denominator=o.denominator, min_count=min_count)
-            series.setdefault(o.indicator, []).append({
-                "year": o.year, "value": None if hidden else o.value, "unit": o.unit, "source": o.source,
-                "division": o.division, "suppressed": hidden, "estimated": o.estimated})
-        indicators = [{"id": ind, "name": cat.at[ind, "name_sv"] if ind in cat.index else ind,
-                       "latest": rows[-1], "history": rows} for ind, rows in sorted(series.items())
-                      if ind != "area_type"]
-        police_rows, editions, police_via = _police_status(session, area)
-        area_type = _area_type(session, area)
-        children = areas_repo.children(session, area.code, area.division)
-        from .api.surveys import configured_min_group
-        from .pages_area_extra import area_extras
-
-        extras = area_extras(session, area, getattr(request.state, "user", None),
-                             min_group_size=configured_min_group(request))
-    return render(request, "area.html", {**extras,
-        "area": area, "parent": parent, "kommun": kommun, "indicators": indicators, "police_rows": police_rows,
-        "editions": editions, "police_via": police_via, "area_type": area_type, "children": children,
-        "type_division": TYPE_DIVISION})
+        stamp = _data_stamp(session)
+        context = _cached(("area", area.code, area.division, min_count, stamp),
+                          lambda: _area_context(session, area, min_count))
+        min_group = configured_min_group(request)
+        # the internal sections depend on who is looking (role, organisation)
+        reader = (getattr(user, "role", None), getattr(user, "organisation_id", None), getattr(user, "id", None))
+        extras = _cached(("area-extras", area.code, area.division, min_group, reader, stamp),
+                         lambda: area_extras(session, area, user, min_group_size=min_group))
+    return render(request, "area.html", {**extras, **context})
 
 
 # --- the Police list -------------------------------------------------------------------------------------
