@@ -6,78 +6,35 @@ Screenshots: ``test-artifacts/kommun-*.png`` (git-ignored).
 
 from __future__ import annotations
 
-import re
-import shutil
-import socket
-import threading
-import time
-from pathlib import Path
-
 import pytest
 
-CHROMIUM = "/usr/bin/chromium"
-ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
+from browserkit import ARTIFACTS, chromium, new_page, serve, skip_without_browser
 
-playwright_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install playwright)")
-if not Path(CHROMIUM).exists() and not shutil.which("chromium"):
-    pytest.skip(f"{CHROMIUM} is absent (apt-get install -y chromium)", allow_module_level=True)
-
+playwright_api = skip_without_browser()
 pytestmark = [pytest.mark.realdata, pytest.mark.browser]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
 def server(loaded_db):
     if loaded_db.engine.url.get_backend_name() != "sqlite":
         pytest.skip("browser test runs once, on SQLite")
-    import uvicorn
-
-    from handslag.config import get_settings
-    from handslag.web.app import create_app
-
-    port = _free_port()
-    srv = uvicorn.Server(uvicorn.Config(create_app(db=loaded_db, settings=get_settings()), host="127.0.0.1",
-                                        port=port, log_level="warning"))
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 15
-    while not srv.started:
-        if time.monotonic() > deadline:
-            raise RuntimeError("uvicorn did not start")
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    srv.should_exit = True
-    thread.join(timeout=10)
+    with serve(loaded_db) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
 def browser():
-    ARTIFACTS.mkdir(exist_ok=True)
-    with playwright_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=[
-            "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-            "--disable-component-update", "--no-first-run",
-            "--use-angle=swiftshader", "--enable-unsafe-swiftshader"])
+    with chromium(playwright_api) as b:
         yield b
-        b.close()
 
 
 @pytest.fixture
 def page(browser, server):
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="sv-SE")
-    pg = context.new_page()
-    pg.set_default_timeout(20_000)
-    pg.route(re.compile(r"^(?!http://127\.0\.0\.1:).*"), lambda route: route.abort())  # no network beyond us
-    errors: list[str] = []
-    pg.on("pageerror", lambda exc: errors.append(str(exc)))
-    pg.js_errors = errors
-    yield pg
-    context.close()
+    with new_page(browser) as pg:
+        errors: list[str] = []
+        pg.on("pageerror", lambda exc: errors.append(str(exc)))
+        pg.js_errors = errors
+        yield pg
 
 
 CHART_STATE = """(id) => {

@@ -69,3 +69,15 @@ def test_serve_starts_without_data(tmp_path):
     finally:
         proc.terminate()
         proc.wait(timeout=20)
+
+
+def test_serve_with_two_workers(tmp_path):
+    proc, base = _start(tmp_path, {}, ["--workers", "2"])
+    try:
+        for _ in range(40):
+            r = httpx.get(f"{base}/api/v1/areas", params={"level": "lan", "limit": 1})
+            assert r.status_code == 200 and r.json()["total"] == 21
+        assert httpx.get(f"{base}/").status_code == 200
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)

@@ -20,6 +20,7 @@ def serve(host: str = typer.Option("127.0.0.1", help="Adress att lyssna på"),
                                                help="Ögonblicksbild att läsa in vid första start"),
           demo: bool = typer.Option(False, "--demo", help="Skapa exempelpartnerskapet om det saknas"),
           database_url: str | None = typer.Option(None, "--database-url", envvar="HANDSLAG_DATABASE_URL"),
+          workers: int = typer.Option(1, min=1, max=16, help="Antal serverprocesser (2 på en 2-kärnig maskin i drift)"),
           reload: bool = typer.Option(False, help="Ladda om vid kodändring (utveckling)")):
     """Start the web app. On an empty database, data is loaded from --data-dir / HANDSLAG_DATA_DIR first."""
     import uvicorn
@@ -46,7 +47,12 @@ def serve(host: str = typer.Option("127.0.0.1", help="Adress att lyssna på"),
             out = create_demo(session)
         console.print("Exempelpartnerskapet " + ("skapat" if out["created"] else "finns redan")
                       + f" (id {out['partnership_id']}, EXEMPELDATA).")
-    os.environ.setdefault("HANDSLAG_DATABASE_URL", url)
-    app = create_app(db=db, settings=settings)
+    os.environ["HANDSLAG_DATABASE_URL"] = url
     console.print(f"Handslag kör på http://{host}:{port}")
-    uvicorn.run(app, host=host, port=port, log_level="info", proxy_headers=True)
+    if workers > 1 or reload:
+        # several processes: each builds its own app from the environment (same database URL)
+        db.dispose()
+        uvicorn.run("handslag.web.app:create_app", factory=True, host=host, port=port, workers=workers,
+                    reload=reload, log_level="info", proxy_headers=True)
+        return
+    uvicorn.run(create_app(db=db, settings=settings), host=host, port=port, log_level="info", proxy_headers=True)
