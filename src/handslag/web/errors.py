@@ -7,6 +7,8 @@ import logging
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import IntegrityError, PendingRollbackError
+from sqlalchemy.orm.exc import StaleDataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from handslag.errors import Conflict, NotFound, ValidationFailed
@@ -70,6 +72,24 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(Conflict)
     async def _conflict(request: Request, exc: Conflict):
         return error_response(409, "conflict", str(exc))
+
+    # Races between concurrent writers end as 409, never 500: an update that matched no row (another
+    # writer got there first) or a unique key that appeared between our check and our insert.
+    @app.exception_handler(StaleDataError)
+    @app.exception_handler(PendingRollbackError)  # only ever follows a failed flush of a raced update
+    async def _stale(request: Request, exc: Exception):
+        return error_response(409, "conflict", "the record was changed by someone else at the same time; "
+                                               "reload it and try again")
+
+    @app.exception_handler(IntegrityError)
+    async def _integrity(request: Request, exc: IntegrityError):
+        log.info("integrity error answered as 409: %s", type(exc.orig).__name__)
+        return error_response(409, "conflict", "the change conflicts with existing data (a duplicate or a "
+                                               "missing reference); reload and try again")
+
+    @app.exception_handler(OverflowError)
+    async def _overflow(request: Request, exc: OverflowError):
+        return error_response(400, "bad_request", "a number in the request is out of range")
 
     @app.exception_handler(ValueError)
     async def _value(request: Request, exc: ValueError):
