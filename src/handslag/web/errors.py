@@ -7,7 +7,7 @@ import logging
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import IntegrityError, PendingRollbackError
+from sqlalchemy.exc import DataError, IntegrityError, PendingRollbackError
 from sqlalchemy.orm.exc import StaleDataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -87,8 +87,9 @@ def install_error_handlers(app: FastAPI) -> None:
         return error_response(409, "conflict", "the change conflicts with existing data (a duplicate or a "
                                                "missing reference); reload and try again")
 
-    @app.exception_handler(OverflowError)
-    async def _overflow(request: Request, exc: OverflowError):
+    @app.exception_handler(OverflowError)  # SQLite: an integer beyond 64 bits
+    @app.exception_handler(DataError)  # PostgreSQL: numeric value out of range and the like
+    async def _overflow(request: Request, exc: Exception):
         return error_response(400, "bad_request", "a number in the request is out of range")
 
     @app.exception_handler(ValueError)
