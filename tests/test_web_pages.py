@@ -192,3 +192,29 @@ def test_area_page_cache_follows_new_imports(client, db, tmp_path):
     import_observations(db, second)
     page = client.get("/omrade/1480R012").text
     assert "4\u00a0999" in page and "4\u00a0321" not in page
+
+
+def test_page_cache_is_per_app_and_database(tmp_path):
+    """Regression: two apps in one process on two databases with equal data stamps must not share pages."""
+    import pandas as pd
+    from fastapi.testclient import TestClient
+
+    from handslag.config import get_settings
+    from handslag.ingest import import_observations
+    from handslag.store import areas_repo
+    from handslag.store.db import Database
+    from handslag.web.app import create_app
+
+    pages = []
+    for n, value in ((1, 1111), (2, 2222)):
+        database = Database(f"sqlite:///{tmp_path / f'db{n}.sqlite'}")
+        with database.session() as s:
+            areas_repo.upsert_areas(s, pd.DataFrame({"code": ["1480R012"], "division": ["RegSO2020"],
+                                                     "level": ["regso"], "kommun_code": ["1480"]}))
+        path = tmp_path / f"v{n}.csv"
+        path.write_text(f"area_code,indicator,year,value\n1480R012,population,2023,{value}\n")
+        import_observations(database, path)  # import id 1 in both databases
+        with TestClient(create_app(db=database, settings=get_settings())) as client:
+            pages.append(client.get("/omrade/1480R012").text)
+        database.dispose()
+    assert "1\u00a0111" in pages[0] and "2\u00a0222" in pages[1]

@@ -966,7 +966,8 @@ def partnership_dashboard(session: Session, partnership_id: int, *, rule: Status
     Cached per partnership, rule, reader and data stamp (and day: the expected trajectory moves with
     the date); measured under load, the dashboard spent most of its time in the per-goal queries."""
     _get_visible(session, Partnership, partnership_id, visibility)  # 404 before anything is served
-    key = (partnership_id, repr(rule), repr(visibility), _data_stamp(session), date.today())
+    key = (str(session.get_bind().url), partnership_id, repr(rule), repr(visibility), _data_stamp(session),
+           date.today())
     hit = _DASHBOARD_CACHE.get(key)
     if hit is not None:
         _DASHBOARD_CACHE.move_to_end(key)

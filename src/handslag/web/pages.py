@@ -186,20 +186,23 @@ def _area_type(session, area: Area) -> dict:
             "link_method": method}
 
 
-_AREA_CACHE: OrderedDict[tuple, dict] = OrderedDict()
-_AREA_CACHE_SIZE = 512
+_PAGE_CACHE_SIZE = 512
 
 
-def _cached(key: tuple, build):
-    """A small in-process LRU for page contexts; keys carry a data stamp, so entries never go stale."""
-    hit = _AREA_CACHE.get(key)
+def _cached(request: Request, key: tuple, build):
+    """A small LRU of page contexts per app (so per database); keys carry a data stamp, so entries never go
+    stale."""
+    cache: OrderedDict[tuple, dict] | None = getattr(request.app.state, "page_cache", None)
+    if cache is None:
+        cache = request.app.state.page_cache = OrderedDict()
+    hit = cache.get(key)
     if hit is not None:
-        _AREA_CACHE.move_to_end(key)
+        cache.move_to_end(key)
         return hit
     value = build()
-    _AREA_CACHE[key] = value
-    while len(_AREA_CACHE) > _AREA_CACHE_SIZE:
-        _AREA_CACHE.popitem(last=False)
+    cache[key] = value
+    while len(cache) > _PAGE_CACHE_SIZE:
+        cache.popitem(last=False)
     return value
 
 
@@ -254,12 +257,12 @@ def area_profile(request: Request, code: str, division: str | None = Query(None,
             return not_found(request, f"Det finns inget område med koden {code[:32]!r}"
                                       + (f" i indelningen {division}." if division else "."))
         stamp = _data_stamp(session)
-        context = _cached(("area", area.code, area.division, min_count, stamp),
+        context = _cached(request, ("area", area.code, area.division, min_count, stamp),
                           lambda: _area_context(session, area, min_count))
         min_group = configured_min_group(request)
         # the internal sections depend on who is looking (role, organisation)
         reader = (getattr(user, "role", None), getattr(user, "organisation_id", None), getattr(user, "id", None))
-        extras = _cached(("area-extras", area.code, area.division, min_group, reader, stamp),
+        extras = _cached(request, ("area-extras", area.code, area.division, min_group, reader, stamp),
                          lambda: area_extras(session, area, user, min_group_size=min_group))
     return render(request, "area.html", {**extras, **context})
 
