@@ -134,7 +134,7 @@ def test_police_section_lists_kommun_areas(overview):
 @pytest.mark.realdata
 def test_render_is_cached_and_fast(loaded_client):
     loaded_client.get(f"/kommun/{GBG}")  # warm (the module fixture may run on another backend)
-    cache = loaded_client.app.state.kommun_cache
+    cache = loaded_client.app.state.caches["kommun"]
     hits = cache.hits
     started = time.perf_counter()
     r = loaded_client.get(f"/kommun/{GBG}")

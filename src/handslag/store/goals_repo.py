@@ -16,7 +16,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import math
-from collections import OrderedDict, defaultdict
+from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date
@@ -28,6 +28,7 @@ from sqlalchemy import Select, false, func, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
+from handslag.cache import ResultCache
 from handslag.errors import Conflict, NotFound, Problem, ValidationFailed
 from handslag.goals import demo, excel
 from handslag.goals import gap as gapcore
@@ -47,12 +48,12 @@ from handslag.goals.vocab import DEFAULT_AGGREGATION, Aggregation, GoalKind, Mea
 from handslag.goals.workflow import WorkflowError, check_editable, transition
 
 from .audit import jsonable, record
+from .imports_repo import data_stamp
 from .models.base import utcnow
-from .models.core import Area, ImportLog, Observation, PoliceArea, PoliceAreaOverlap
+from .models.core import Area, Observation, PoliceArea, PoliceAreaOverlap
 from .models.goals import (
     Activity,
     ActivityGoal,
-    AuditEntry,
     Contribution,
     Goal,
     Measurement,
@@ -949,14 +950,7 @@ def contribution_summary(session: Session, partnership_id: int, *,
 
 # ==== dashboard ==========================================================================================
 
-_DASHBOARD_CACHE: OrderedDict[tuple, dict] = OrderedDict()
-_DASHBOARD_CACHE_SIZE = 256
-
-
-def _data_stamp(session: Session) -> tuple:
-    """Changes whenever goal data or statistics change: every goal write adds an audit entry in the same
-    transaction, and every import adds an import-log row."""
-    return (session.scalar(select(func.max(AuditEntry.id))), session.scalar(select(func.max(ImportLog.id))))
+_DASHBOARDS = ResultCache(256)
 
 
 def partnership_dashboard(session: Session, partnership_id: int, *, rule: StatusRule | None = None,
@@ -966,17 +960,10 @@ def partnership_dashboard(session: Session, partnership_id: int, *, rule: Status
     Cached per partnership, rule, reader and data stamp (and day: the expected trajectory moves with
     the date); measured under load, the dashboard spent most of its time in the per-goal queries."""
     _get_visible(session, Partnership, partnership_id, visibility)  # 404 before anything is served
-    key = (str(session.get_bind().url), partnership_id, repr(rule), repr(visibility), _data_stamp(session),
+    key = (str(session.get_bind().url), partnership_id, repr(rule), repr(visibility), data_stamp(session),
            date.today())
-    hit = _DASHBOARD_CACHE.get(key)
-    if hit is not None:
-        _DASHBOARD_CACHE.move_to_end(key)
-        return copy.deepcopy(hit)
-    result = _partnership_dashboard(session, partnership_id, rule=rule, visibility=visibility)
-    _DASHBOARD_CACHE[key] = copy.deepcopy(result)
-    while len(_DASHBOARD_CACHE) > _DASHBOARD_CACHE_SIZE:
-        _DASHBOARD_CACHE.popitem(last=False)
-    return result
+    return copy.deepcopy(_DASHBOARDS.get(key, lambda: _partnership_dashboard(
+        session, partnership_id, rule=rule, visibility=visibility)))
 
 
 def _partnership_dashboard(session: Session, partnership_id: int, *, rule: StatusRule | None = None,

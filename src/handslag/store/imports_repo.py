@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from handslag.errors import ValidationFailed
@@ -86,6 +86,20 @@ def record_failure(db: Database, *, kind: str, source: str, file_hash: str | Non
     with db.session() as session:
         session.add(ImportLog(kind=kind, source=source, file_hash=file_hash, user=user, status="failed",
                               finished_at=utcnow(), message=error.format(50)[:20000]))
+
+
+def import_stamp(session: Session) -> int:
+    """The newest import-log id: changes with every import (statistics, surveys, operations, areas)."""
+    return int(session.scalar(select(func.max(ImportLog.id))) or 0)
+
+
+def data_stamp(session: Session) -> tuple[int, int]:
+    """(newest import-log id, newest audit-log id). Every import writes an import-log row and every other
+    change (goals, measurements, admin, survey/operations configuration) an audit entry in its own
+    transaction, so this pair changes whenever anything a read model shows can have changed."""
+    from .models.goals import AuditEntry
+
+    return import_stamp(session), int(session.scalar(select(func.max(AuditEntry.id))) or 0)
 
 
 def recent_imports(session: Session, limit: int = 50) -> list[ImportLog]:

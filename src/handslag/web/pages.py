@@ -7,7 +7,6 @@
 from __future__ import annotations
 
 import re
-from collections import OrderedDict
 from datetime import datetime
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -18,12 +17,14 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from sqlalchemy import func, select
 
+from handslag.cache import named_cache
 from handslag.classify import TYPE_LABELS
 from handslag.errors import NotFound
 from handslag.indicators.catalogue import catalogue
 from handslag.indicators.suppression import should_suppress
 from handslag.sources.police import LEVEL_LABELS_SV
 from handslag.store import accounts_repo, areas_repo, observations_repo, police_repo
+from handslag.store.imports_repo import data_stamp
 from handslag.store.models import Area, AreaLink
 
 from . import auth, i18n
@@ -190,28 +191,8 @@ _PAGE_CACHE_SIZE = 512
 
 
 def _cached(request: Request, key: tuple, build):
-    """A small LRU of page contexts per app (so per database); keys carry a data stamp, so entries never go
-    stale."""
-    cache: OrderedDict[tuple, dict] | None = getattr(request.app.state, "page_cache", None)
-    if cache is None:
-        cache = request.app.state.page_cache = OrderedDict()
-    hit = cache.get(key)
-    if hit is not None:
-        cache.move_to_end(key)
-        return hit
-    value = build()
-    cache[key] = value
-    while len(cache) > _PAGE_CACHE_SIZE:
-        cache.popitem(last=False)
-    return value
-
-
-def _data_stamp(session) -> tuple:
-    """Changes with every import (statistics, surveys, operations) and every audited change (goals, admin)."""
-    from handslag.store.models import ImportLog
-    from handslag.store.models.goals import AuditEntry
-
-    return (session.scalar(select(func.max(ImportLog.id))), session.scalar(select(func.max(AuditEntry.id))))
+    """Page contexts per app (so per database); keys carry the data stamp."""
+    return named_cache(request.app.state, "pages", _PAGE_CACHE_SIZE).get(key, build)
 
 
 def _area_context(session, area: Area, min_count: int) -> dict:
@@ -256,7 +237,7 @@ def area_profile(request: Request, code: str, division: str | None = Query(None,
         except NotFound:
             return not_found(request, f"Det finns inget område med koden {code[:32]!r}"
                                       + (f" i indelningen {division}." if division else "."))
-        stamp = _data_stamp(session)
+        stamp = data_stamp(session)
         context = _cached(request, ("area", area.code, area.division, min_count, stamp),
                           lambda: _area_context(session, area, min_count))
         min_group = configured_min_group(request)

@@ -11,9 +11,7 @@ bootstrap/permutation replicates.
 
 from __future__ import annotations
 
-import threading
 import time
-from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -24,10 +22,12 @@ from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
 from handslag import analysis as an
+from handslag.cache import ResultCache, named_cache
 from handslag.classify import TYPE_LABELS
 from handslag.sources.police import LEVEL_LABELS_SV
 from handslag.store import police_repo
-from handslag.store.models import Area, ImportLog, Observation
+from handslag.store.imports_repo import import_stamp
+from handslag.store.models import Area, Observation
 from handslag.store.observations_repo import observations_frame
 
 from .api.maps import TYPE_DIVISION
@@ -55,41 +55,8 @@ T = TypeVar("T")
 # --- cache ----------------------------------------------------------------------------------------------
 
 
-class ResultCache:
-    """A small thread-safe LRU of computed results (keys include the newest import id)."""
-
-    def __init__(self, size: int = CACHE_SIZE) -> None:
-        self.size = size
-        self._data: OrderedDict[tuple, Any] = OrderedDict()
-        self._lock = threading.Lock()
-        self.hits = 0
-        self.misses = 0
-
-    def get(self, key: tuple, compute: Callable[[], T]) -> T:
-        with self._lock:
-            if key in self._data:
-                self._data.move_to_end(key)
-                self.hits += 1
-                return self._data[key]
-        value = compute()  # outside the lock: two first requests may both compute, which is harmless
-        with self._lock:
-            self.misses += 1
-            self._data[key] = value
-            while len(self._data) > self.size:
-                self._data.popitem(last=False)
-        return value
-
-
 def result_cache(request: Request) -> ResultCache:
-    cache = getattr(request.app.state, "kommun_cache", None)
-    if cache is None:
-        cache = ResultCache()
-        request.app.state.kommun_cache = cache
-    return cache
-
-
-def import_stamp(session: Session) -> int:
-    return int(session.scalar(select(func.max(ImportLog.id))) or 0)
+    return named_cache(request.app.state, "kommun", CACHE_SIZE)
 
 
 # --- formatting ---------------------------------------------------------------------------------------------

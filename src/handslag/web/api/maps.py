@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-from collections import OrderedDict
 
 import numpy as np
 import shapely
@@ -20,13 +19,15 @@ from pyproj import Transformer
 from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
+from handslag.cache import named_cache
 from handslag.classify import TYPE_LABELS
 from handslag.errors import NotFound
 from handslag.indicators.catalogue import catalogue
 from handslag.indicators.suppression import should_suppress
 from handslag.sources.police import LEVEL_LABELS_SV
 from handslag.store import areas_repo, police_repo
-from handslag.store.models import Area, AreaLink, ImportLog, Observation, PoliceArea, PoliceAreaOverlap
+from handslag.store.imports_repo import import_stamp
+from handslag.store.models import Area, AreaLink, Observation, PoliceArea, PoliceAreaOverlap
 from handslag.web.deps import get_session
 
 router = APIRouter(tags=["maps"])
@@ -52,35 +53,17 @@ def _to_wgs84(geom: shapely.Geometry) -> shapely.Geometry:
     return shapely.transform(geom, transform)
 
 
-def _cache(request: Request) -> OrderedDict:
-    cache = getattr(request.app.state, "map_cache", None)
-    if cache is None:
-        cache = OrderedDict()
-        request.app.state.map_cache = cache
-    return cache
-
-
 def _cached_response(request: Request, key: tuple, build) -> Response:
-    cache = _cache(request)
-    hit = cache.get(key)
-    if hit is None:
+    def encode() -> tuple[bytes, str]:
         body = json.dumps(build(), ensure_ascii=False, separators=(",", ":")).encode()
-        hit = (body, '"' + hashlib.sha256(body).hexdigest()[:32] + '"')
-        cache[key] = hit
-        while len(cache) > CACHE_SIZE:
-            cache.popitem(last=False)
-    else:
-        cache.move_to_end(key)
-    body, etag = hit
+        return body, '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
+
+    body, etag = named_cache(request.app.state, "maps", CACHE_SIZE).get(key, encode)
     headers = {"ETag": etag, "Cache-Control": "no-cache"}
     inm = request.headers.get("if-none-match")
     if inm and etag in [t.strip().removeprefix("W/") for t in inm.split(",")]:
         return Response(status_code=304, headers=headers)
     return Response(body, media_type="application/geo+json", headers=headers)
-
-
-def _import_stamp(session: Session) -> int:
-    return int(session.scalar(select(func.max(ImportLog.id))) or 0)
 
 
 def _kommun(session: Session, code: str) -> Area:
@@ -241,7 +224,7 @@ def kommun_map(request: Request, code: str = Path(..., pattern=r"^\d{4}$", descr
         raise ValueError(f"indelningen {division} passar inte nivån {level}")
     zoom = zoom if zoom is not None else DEFAULT_ZOOM[level]
     min_count = request.app.state.settings.suppress_below
-    key = ("areas", _import_stamp(session), code, level, division, indicator, year, zoom, min_count)
+    key = ("areas", import_stamp(session), code, level, division, indicator, year, zoom, min_count)
     return _cached_response(request, key, lambda: build_area_map(session, code, level, division, indicator,
                                                                  year, zoom, min_count))
 
@@ -258,5 +241,5 @@ def kommun_police_map(request: Request, code: str = Path(..., pattern=r"^\d{4}$"
     elif edition not in eds:
         raise NotFound(f"ingen utgåva {edition} av Polisens lista")
     zoom = zoom if zoom is not None else 12
-    key = ("police", _import_stamp(session), code, edition, zoom)
+    key = ("police", import_stamp(session), code, edition, zoom)
     return _cached_response(request, key, lambda: build_police_map(session, code, edition, zoom))

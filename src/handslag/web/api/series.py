@@ -16,8 +16,6 @@ areas cover every municipality. Results are cached in memory per (newest import,
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
 from typing import Any
 
 import pandas as pd
@@ -26,12 +24,14 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from handslag import analysis as an
+from handslag.cache import named_cache
 from handslag.classify import TYPE_LABELS
 from handslag.errors import NotFound
 from handslag.indicators.catalogue import catalogue
 from handslag.indicators.suppression import should_suppress
 from handslag.store import areas_repo
-from handslag.store.models import Area, ImportLog, Observation
+from handslag.store.imports_repo import import_stamp
+from handslag.store.models import Area, Observation
 from handslag.store.observations_repo import observations_for_area, observations_frame
 from handslag.web.deps import get_session
 
@@ -39,33 +39,10 @@ router = APIRouter(tags=["series"])
 
 TYPE_DIVISION = "RegSO2020"
 CACHE_SIZE = 128
-_lock = threading.Lock()
-
-
-def _cache(request: Request) -> OrderedDict:
-    cache = getattr(request.app.state, "series_cache", None)
-    if cache is None:
-        cache = OrderedDict()
-        request.app.state.series_cache = cache
-    return cache
 
 
 def _cached(request: Request, key: tuple, build):
-    cache = _cache(request)
-    with _lock:
-        if key in cache:
-            cache.move_to_end(key)
-            return cache[key]
-    value = build()
-    with _lock:
-        cache[key] = value
-        while len(cache) > CACHE_SIZE:
-            cache.popitem(last=False)
-    return value
-
-
-def _stamp(session: Session) -> int:
-    return int(session.scalar(select(func.max(ImportLog.id))) or 0)
+    return named_cache(request.app.state, "series", CACHE_SIZE).get(key, build)
 
 
 def _level_sv(division: str) -> str:
@@ -205,7 +182,7 @@ def area_series(request: Request, code: str = Path(..., pattern=r"^[0-9A-Za-z_-]
                             "estimated": bool(o.estimated), "source": o.source})
     unit = obs[-1].unit or meta.get("unit")
     sources = sorted({o.source for o in obs})
-    agg = _cached(request, ("agg", _stamp(session), area.division, indicator),
+    agg = _cached(request, ("agg", import_stamp(session), area.division, indicator),
                   lambda: aggregates(session, area.division, indicator))
     method = agg["method"]
     level = _level_sv(area.division)
@@ -259,4 +236,4 @@ def kommun_type_series(request: Request, code: str = Path(..., pattern=r"^\d{4}$
         return {"kommun": code, "division": TYPE_DIVISION, "years": years, "source": ", ".join(sorted(sources)),
                 "labels": {str(k): v for k, v in TYPE_LABELS.items()}, "types": types}
 
-    return _cached(request, ("types", _stamp(session), code), build)
+    return _cached(request, ("types", import_stamp(session), code), build)
