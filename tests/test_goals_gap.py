@@ -238,10 +238,7 @@ def _independent_gap(shared_data) -> dict:
 
 @pytest.fixture(scope="module")
 def real_db(shared_data, tmp_path_factory):
-    try:
-        from handslag.sources.snapshot import import_snapshot
-    except ImportError:
-        pytest.skip("handslag.sources.snapshot.import_snapshot is not available yet")
+    from handslag.ingest import import_snapshot
     from handslag.store.db import Database
 
     # Only the files this test needs (Göteborg's DeSO 2025 statistics and boundaries, the Police list):

@@ -18,6 +18,18 @@ def regions() -> pd.DataFrame:
     return frame
 
 
+def registry_rows() -> pd.DataFrame:
+    """Riket, the counties and the municipalities as area rows (code, division, level, name, parents)."""
+    reg = regions()
+    return pd.DataFrame({
+        "code": reg["code"], "division": reg["level"], "level": reg["level"], "name": reg["name"],
+        "parent_code": reg["parent_code"],
+        "parent_division": reg["parent_code"].map(
+            lambda c: None if not isinstance(c, str) else ("riket" if c == "00" else "lan")),
+        "kommun_code": reg["code"].where(reg["level"] == "kommun"),
+        "lan_code": reg["code"].str[:2].where(reg["level"] != "riket")})
+
+
 def kommuner() -> pd.DataFrame:
     return regions()[regions()["level"] == "kommun"].reset_index(drop=True)
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,11 +18,12 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 
 from handslag.areas.codes import PATTERNS
 from handslag.areas.crosswalk import overlay_crosswalk
 from handslag.areas.geometry import SWEREF99TM, check_geometries, to_storage
-from handslag.areas.regions import regions
+from handslag.areas.regions import registry_rows
 from handslag.errors import Problem, ValidationFailed
 
 from .police import read_police_list
@@ -142,15 +142,10 @@ def read_snapshot(root: str | Path, progress: Progress | None = None) -> Snapsho
     areas: list[pd.DataFrame] = []
     obs: list[pd.DataFrame] = []
 
-    # 1. municipalities and counties (shipped with the package)
+    # 1. Sweden, the counties and the municipalities ship with the package and are in every database
+    #    (areas_repo.ensure_regions); their rows here only let the checks below see them.
     tick(0, steps, "kommuner och län")
-    reg = regions()
-    areas.append(pd.DataFrame({"code": reg["code"], "division": reg["level"], "level": reg["level"],
-                               "name": reg["name"], "parent_code": reg["parent_code"],
-                               "parent_division": reg["parent_code"].map(lambda c: "riket" if c == "00" else "lan"
-                                                                          if isinstance(c, str) else None),
-                               "kommun_code": np.where(reg["level"] == "kommun", reg["code"], None),
-                               "lan_code": np.where(reg["level"] == "riket", None, reg["code"].str[:2])}))
+    areas.append(registry_rows())
 
     # 2. DeSO 2018 → RegSO 2020 link
     tick(1, steps, "DeSO 2018 → RegSO 2020")
@@ -437,19 +432,15 @@ def police_overlaps(police: pd.DataFrame, areas: pd.DataFrame) -> pd.DataFrame:
     pol = police[police["geometry_sweref"].notna()]
     if have.empty or pol.empty:
         return pd.DataFrame(columns=cols)
-    import shapely
-
     area_gdf = gpd.GeoDataFrame(have[["code", "division"]].reset_index(drop=True),
                                 geometry=shapely.from_wkb(np.asarray(have["geometry_sweref"], dtype=object)),
                                 crs=SWEREF99TM)
+    pol_gdf = gpd.GeoDataFrame({"code": (pol["edition"].astype(str) + "|" + pol["name"]).to_numpy()},
+                               geometry=shapely.from_wkb(np.asarray(pol["geometry_sweref"], dtype=object)),
+                               crs=SWEREF99TM)
     out = []
     for division, part in area_gdf.groupby("division"):
-        pol_gdf = gpd.GeoDataFrame(pol[["edition", "name"]].reset_index(drop=True),
-                                   geometry=shapely.from_wkb(np.asarray(pol["geometry_sweref"], dtype=object)),
-                                   crs=SWEREF99TM)
-        cw = overlay_crosswalk(part.rename(columns={"code": "code"}).assign(code=part["code"]),
-                               pol_gdf.assign(code=pol_gdf["edition"].astype(str) + "|" + pol_gdf["name"]),
-                               min_share=0.001)
+        cw = overlay_crosswalk(part, pol_gdf, min_share=0.001)
         if cw.empty:
             continue
         key = cw["to_code"].str.split("|", n=1, expand=True)
@@ -457,16 +448,3 @@ def police_overlaps(police: pd.DataFrame, areas: pd.DataFrame) -> pd.DataFrame:
                                  "division": division, "share_of_area": cw["share_of_from"],
                                  "share_of_police_area": cw["share_of_to"]}))
     return pd.concat(out, ignore_index=True) if out else pd.DataFrame(columns=cols)
-
-
-def load_seconds(fn: Callable[[], object]) -> tuple[object, float]:
-    t0 = time.perf_counter()
-    result = fn()
-    return result, time.perf_counter() - t0
-
-
-def import_snapshot(db, root, **kwargs):
-    """Convenience re-export of :func:`handslag.ingest.import_snapshot` (reads *and* stores)."""
-    from handslag.ingest import import_snapshot as _import
-
-    return _import(db, root, **kwargs)

@@ -130,16 +130,10 @@ def counts_by_level(session: Session) -> pd.DataFrame:
 
 def ensure_regions(session: Session) -> int:
     """Insert Sweden, the 21 counties and the 290 municipalities (shipped with the package) if missing."""
-    from handslag.areas.regions import regions
+    from handslag.areas.regions import registry_rows
 
     have = session.scalar(select(func.count()).select_from(Area).where(Area.level == "kommun"))
     if have:
         return 0
-    reg = regions()
-    frame = pd.DataFrame({"code": reg["code"], "division": reg["level"], "level": reg["level"], "name": reg["name"],
-                          "parent_code": reg["parent_code"],
-                          "parent_division": reg["parent_code"].map(
-                              lambda c: None if not isinstance(c, str) else ("riket" if c == "00" else "lan")),
-                          "kommun_code": reg["code"].where(reg["level"] == "kommun"),
-                          "lan_code": reg["code"].str[:2].where(reg["level"] != "riket")})
+    frame = registry_rows()
     return upsert_areas(session, frame)
