@@ -15,28 +15,7 @@ from handslag.segregation.inference import (
     multinomial_within_areas,
     permutation_draw,
 )
-
-REGSO_FILE = "stats/regso2020_befolkning_upplatelseform_loneinkomst_2020_2023_tidy.csv"
-BIRTH = ["utrikes_fodda", "fodda_i_sverige"]
-
-
-def toy() -> pd.DataFrame:
-    """Same five municipalities as in test_segregation.py (A separated, B mixed + empty area,
-    C one area, D focal group absent, E nobody)."""
-    rows = [
-        ("A", "a1", 10, 0, 100.0, 1, 5, 0),
-        ("A", "a2", 0, 10, 300.0, 5, 0, 5),
-        ("B", "b1", 2, 8, 100.0, 1, 6, 1),
-        ("B", "b2", 3, 2, 200.0, 3, 3, 2),
-        ("B", "b3", 5, 0, 400.0, 2, 1, 7),
-        ("B", "b4", 0, 0, np.nan, np.nan, 0, 0),
-        ("C", "c1", 4, 6, 50.0, 4, 2, 2),
-        ("D", "d1", 0, 5, 10.0, 3, 0, 3),
-        ("D", "d2", 0, 3, 20.0, 3, 0, 1),
-        ("E", "e1", 0, 0, np.nan, np.nan, 0, 0),
-        ("E", "e2", 0, 0, np.nan, np.nan, 0, 0),
-    ]
-    return pd.DataFrame(rows, columns=["kommun", "area", "x", "y", "income", "typ", "q1", "q5"])
+from test_segregation import BIRTH, REGSO_FILE, toy  # the same five toy municipalities and real-data file
 
 
 def infer(frame: pd.DataFrame | None = None, **kw) -> pd.DataFrame:
