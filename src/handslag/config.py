@@ -5,6 +5,7 @@ Variables:
 - ``HANDSLAG_DATA_DIR``: a snapshot folder laid out like ``shared/data`` loaded on first start.
 - ``HANDSLAG_SECRET_KEY``: key for signed sessions; a random per-install key is generated otherwise.
 - ``HANDSLAG_CACHE_DIR``: cache for HTTP responses (SCB, Kolada).
+- ``HANDSLAG_SCB_API_V2``, ``HANDSLAG_SCB_API_V1``, ``HANDSLAG_KOLADA_API``: other base URLs for those services.
 - ``HANDSLAG_CONFIG``: path to a TOML file with the same keys in lower case (``database_url`` …).
 """
 
@@ -53,7 +54,19 @@ class Settings:
     secret_key: str
     cache_dir: Path
     suppress_below: int = 5
+    scb_api_v2: str | None = None  # override SCB's PxWeb v2 base URL (tests point it at a local server)
+    scb_api_v1: str | None = None
+    kolada_api: str | None = None
     extra: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def scb_options(self) -> dict[str, str]:
+        """Keyword arguments for the PxWeb client: only the base URLs that are overridden."""
+        return {k: v for k, v in (("base_url_v2", self.scb_api_v2), ("base_url_v1", self.scb_api_v1)) if v}
+
+    @property
+    def kolada_options(self) -> dict[str, str]:
+        return {"base_url": self.kolada_api} if self.kolada_api else {}
 
 
 def get_settings() -> Settings:
@@ -72,5 +85,8 @@ def get_settings() -> Settings:
         secret_key=pick("secret_key") or _secret_key(home),
         cache_dir=cache,
         suppress_below=int(pick("suppress_below") or 5),
+        scb_api_v2=pick("scb_api_v2"),
+        scb_api_v1=pick("scb_api_v1"),
+        kolada_api=pick("kolada_api"),
         extra=toml,
     )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import time
 from pathlib import Path
 
@@ -101,11 +100,10 @@ def fetch_scb(table: list[str] = typer.Option(..., "--table", help="SCB-tabell, 
     from handslag.sources.pxweb import fetch_scb_observations
 
     db = open_database(database_url)
-    options = {key: os.environ[env] for key, env in (("base_url_v2", "HANDSLAG_SCB_API_V2"),
-                                                    ("base_url_v1", "HANDSLAG_SCB_API_V1")) if os.environ.get(env)}
+    settings = get_settings()
     with progress_bar("Hämtar från SCB") as advance:
-        frame = fetch_scb_observations(table, region, _years(years), cache_dir=get_settings().cache_dir,
-                                       progress=lambda d, t: advance(d, t), **options)
+        frame = fetch_scb_observations(table, region, _years(years), cache_dir=settings.cache_dir,
+                                       progress=lambda d, t: advance(d, t), **settings.scb_options)
     _store(db, frame, kind="scb", source=f"SCB {','.join(table)} region {region} years {years}")
 
 
@@ -119,8 +117,9 @@ def fetch_kolada(kpi: list[str] = typer.Option(..., "--kpi", help="Kolada-KPI, t
     from handslag.sources.kolada import fetch_kolada_observations
 
     db = open_database(database_url)
-    options = {"base_url": os.environ["HANDSLAG_KOLADA_API"]} if os.environ.get("HANDSLAG_KOLADA_API") else {}
-    frame = fetch_kolada_observations(kpi, municipality, _years(years), cache_dir=get_settings().cache_dir, **options)
+    settings = get_settings()
+    frame = fetch_kolada_observations(kpi, municipality, _years(years), cache_dir=settings.cache_dir,
+                                      **settings.kolada_options)
     _store(db, frame, kind="kolada", source=f"Kolada {','.join(kpi)}")
 
 

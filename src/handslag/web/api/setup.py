@@ -9,7 +9,6 @@ afterwards) where a user picks municipalities; ``POST /api/v1/setup/fetch`` star
 from __future__ import annotations
 
 import html
-import os
 import threading
 from dataclasses import asdict, dataclass, field
 
@@ -58,10 +57,10 @@ def _allowed(request: Request) -> None:
 
 
 def _run(app_state, job: SetupJob, req: FetchRequest) -> None:
+    from handslag.config import get_settings
     from handslag.sources.pxweb import fetch_scb_observations
 
-    options = {key: os.environ[env] for key, env in (("base_url_v2", "HANDSLAG_SCB_API_V2"),
-                                                    ("base_url_v1", "HANDSLAG_SCB_API_V1")) if os.environ.get(env)}
+    options = get_settings().scb_options  # read now: the environment may have changed since start-up
     job.total = len(req.kommuner)
     try:
         for i, code in enumerate(req.kommuner):
